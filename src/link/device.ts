@@ -1,0 +1,95 @@
+/**
+ * What every link offers the stack above it (DESIGN.md, Data path): a `Device` with
+ * features and one or more `Queue`s, as a multi-queue NIC has queue pairs.
+ *
+ * Receive hands *bursts*: a queue calls its receiver with up to `burst` packets at once,
+ * and the receiver owns them from then on (it releases each).
+ *
+ * Transmit is pulled, as in Seastar: the stack registers providers; when the queue has
+ * room it asks them, round-robin, for packets. A full queue stops asking, which is how
+ * back pressure reaches TCP and then the application. The queue owns a packet it pulled.
+ */
+
+import type { MacAddress } from '../wire/addr.js';
+import type { Packet } from '../packet/packet.js';
+
+/** RSS: a packet's Toeplitz hash picks `table[hash & 127]`, a queue index (Microsoft RSS, §Indirection table). */
+export interface RssConfig {
+  key: Uint8Array;
+  table: Uint8Array;
+}
+
+export const RSS_TABLE_SIZE = 128;
+
+export interface DeviceFeatures {
+  /** Largest IP packet on the wire (bytes, without the Ethernet header). */
+  mtu: number;
+  /** On receive the device checks IPv4 header checksums / TCP and UDP checksums (`csumVerified`). */
+  rxCsumIp: boolean;
+  rxCsumL4: boolean;
+  /** On transmit the device fills in IPv4 header checksums / L4 checksums (`csumStart`, `csumOffset`). */
+  txCsumIp: boolean;
+  txCsumL4: boolean;
+  /** TCP segmentation offload: the stack may send frames up to `maxTsoSize` with `gsoSize` set. */
+  tso: boolean;
+  maxTsoSize: number;
+  /** Large receive offload: received TCP segments may arrive merged, up to 64 KB (`reassembled`). */
+  lro: boolean;
+  rss: RssConfig;
+}
+
+export interface QueueStats {
+  rxFrames: number;
+  rxBytes: number;
+  txFrames: number;
+  txBytes: number;
+  /** Frames that arrived but found no room (ring full, pool empty). */
+  rxDrops: number;
+  /** Frames that could not be sent (too large, malformed offload request). */
+  txDrops: number;
+}
+
+export function newQueueStats(): QueueStats {
+  return { rxFrames: 0, rxBytes: 0, txFrames: 0, txBytes: 0, rxDrops: 0, txDrops: 0 };
+}
+
+export type RxHandler = (burst: Packet[], count: number) => void;
+
+/** Asked for the next packet to send when the queue has room; null when it has none. */
+export type TxProvider = () => Packet | null;
+
+/** Something the event loop polls: it does its work now and says when it next has work. */
+export interface Pollable {
+  /** Does the work that is due at `now`; returns how much (0 when idle). */
+  poll(now: number): number;
+  /** When it will next have work without outside input, or Infinity. */
+  nextEventAt(): number;
+}
+
+export interface Queue extends Pollable {
+  readonly id: number;
+  readonly stats: QueueStats;
+  /** The receiver of bursts; it owns the packets it is handed (and the burst array only during the call). */
+  setReceiver(handler: RxHandler): void;
+  addProvider(provider: TxProvider): void;
+  removeProvider(provider: TxProvider): void;
+}
+
+export interface Device {
+  readonly name: string;
+  readonly mac: MacAddress;
+  readonly features: DeviceFeatures;
+  readonly queues: readonly Queue[];
+}
+
+/** The queue RSS picks for a hash. */
+export function queueForHash(features: DeviceFeatures, hash: number): number {
+  return features.rss.table[hash & (RSS_TABLE_SIZE - 1)]!;
+}
+
+/** The redirection table that spreads hashes evenly over `queues` queues. */
+export function evenRssTable(queues: number): Uint8Array {
+  const t = new Uint8Array(RSS_TABLE_SIZE);
+  for (let i = 0; i < RSS_TABLE_SIZE; i++) t[i] = i % queues;
+  return t;
+}

@@ -1,0 +1,78 @@
+/**
+ * Who frees a packet's memory. A packet holds one `Owner`; `share()` turns it into a
+ * `SharedOwner` whose count of views makes the release fire exactly once, when the
+ * last view is released (Seastar's deleter, without the virtual call chain).
+ */
+
+import type { FramePool } from './pool.js';
+
+export interface Owner {
+  release(): void;
+}
+
+/** Returns one pool slot. */
+export class SlotOwner implements Owner {
+  constructor(
+    readonly pool: FramePool,
+    readonly slot: number,
+  ) {}
+
+  release(): void {
+    this.pool.release(this.slot);
+  }
+}
+
+/** Calls a function once. */
+export class CallbackOwner implements Owner {
+  private fn: (() => void) | null;
+
+  constructor(fn: () => void) {
+    this.fn = fn;
+  }
+
+  release(): void {
+    const fn = this.fn;
+    this.fn = null;
+    fn?.();
+  }
+}
+
+/** Releases two owners (a packet made of pieces that came from different places). */
+export class PairOwner implements Owner {
+  constructor(
+    private readonly a: Owner,
+    private readonly b: Owner,
+  ) {}
+
+  release(): void {
+    this.a.release();
+    this.b.release();
+  }
+}
+
+/** A reference count over an owner: the inner release fires when the count reaches 0. */
+export class SharedOwner implements Owner {
+  private refs = 1;
+
+  constructor(private readonly inner: Owner) {}
+
+  retain(): this {
+    this.refs++;
+    return this;
+  }
+
+  release(): void {
+    if (this.refs <= 0) return;
+    if (--this.refs === 0) this.inner.release();
+  }
+
+  get references(): number {
+    return this.refs;
+  }
+}
+
+export function combineOwners(a: Owner | null, b: Owner | null): Owner | null {
+  if (a === null) return b;
+  if (b === null) return a;
+  return new PairOwner(a, b);
+}

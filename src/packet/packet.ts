@@ -1,0 +1,343 @@
+/**
+ * A packet: an ordered list of fragments (views into buffers), with headroom in front
+ * of the first fragment so lower layers prepend their headers without copying the
+ * payload, and offload information for the link (DESIGN.md, src/packet).
+ *
+ * Fragments are kept as three parallel arrays (`bufs`, `offs`, `lens`): a fragment is
+ * `bufs[i][offs[i] .. offs[i] + lens[i])`. A frame from a pool is a fragment over the
+ * pool's one big `bytes` array, so no view object is made per frame.
+ *
+ * Memory is freed through one `Owner`. `share(offset, length)` makes a view that keeps
+ * the memory alive; the owner's release fires once, when the last view is released.
+ * A view, and any packet over memory it does not own alone, has no headroom: writing
+ * in front of it would change what another view sees.
+ */
+
+import { combineOwners, SharedOwner, SlotOwner, type Owner } from './owner.js';
+import type { FramePool } from './pool.js';
+
+/** Default headroom: Ethernet (18 with a VLAN tag) + IPv4 (60) + TCP (60), rounded up. */
+export const DEFAULT_HEADROOM = 160;
+
+/** Generic segmentation offload types, numbered as virtio-net's `gso_type` (VIRTIO_NET_HDR_GSO_*). */
+export const GSO_NONE = 0;
+export const GSO_TCPV4 = 1;
+export const GSO_UDP = 3;
+export const GSO_TCPV6 = 4;
+
+export class Packet {
+  bufs: Uint8Array[] = [];
+  offs: number[] = [];
+  lens: number[] = [];
+  /** Total bytes in all fragments. */
+  length = 0;
+  /** Bytes before `offs[0]` in `bufs[0]` that this packet may write (prepend into). */
+  headroom = 0;
+  /** Bytes after the end of the last fragment that this packet may write (append into). */
+  tailroom = 0;
+  /** Where new header fragments come from when headroom runs out (optional). */
+  pool: FramePool | null = null;
+  private owner: Owner | null = null;
+  private released = false;
+  /** The bytes before fragment 0 are this packet's alone (its own frame, not a view). */
+  private frontWritable = false;
+
+  // Offload information (virtio-net header semantics, so TAP can pass it through).
+  /** L4 checksum still to compute: the sum starts at `csumStart` (from the packet's start)... */
+  csumStart = -1;
+  /** ... and is stored at `csumStart + csumOffset`. The field holds the pseudo-header sum. */
+  csumOffset = 0;
+  /** The L4 checksum was verified by the device (virtio DATA_VALID). */
+  csumVerified = false;
+  /** Segmentation offload: segment payload size (MSS), 0 for none. */
+  gsoSize = 0;
+  gsoType = GSO_NONE;
+  /** Made of several wire frames (LRO) or fragments (IP reassembly). */
+  reassembled = false;
+  /** RSS hash the link computed, or -1. */
+  rssHash = -1;
+
+  /** An empty packet in a fresh pool frame, with `headroom` bytes before it; null when the pool is empty. */
+  static alloc(pool: FramePool, headroom = DEFAULT_HEADROOM): Packet | null {
+    const slot = pool.alloc();
+    if (slot < 0) return null;
+    const p = new Packet();
+    const start = pool.offsetOf(slot) + headroom;
+    p.bufs.push(pool.bytes);
+    p.offs.push(start);
+    p.lens.push(0);
+    p.headroom = headroom;
+    p.tailroom = pool.slotSize - headroom;
+    p.pool = pool;
+    p.owner = new SlotOwner(pool, slot);
+    p.frontWritable = true;
+    return p;
+  }
+
+  /** A packet over `bytes` without copying; `owner` (if any) is released with it. */
+  static wrap(bytes: Uint8Array, off = 0, len = bytes.length - off, owner: Owner | null = null): Packet {
+    const p = new Packet();
+    p.appendFragment(bytes, off, len, owner);
+    return p;
+  }
+
+  /** A packet holding a copy of `bytes` in a pool frame; null when the pool is empty or the frame too small. */
+  static copyOf(pool: FramePool, bytes: Uint8Array, headroom = DEFAULT_HEADROOM): Packet | null {
+    if (bytes.length + headroom > pool.slotSize) return null;
+    const p = Packet.alloc(pool, headroom);
+    if (p === null) return null;
+    bytes.length > 0 && p.bufs[0]!.set(bytes, p.append(bytes.length));
+    return p;
+  }
+
+  get fragmentCount(): number {
+    return this.bufs.length;
+  }
+
+  get isReleased(): boolean {
+    return this.released;
+  }
+
+  /** Makes room for `n` bytes in front and returns their offset in `bufs[0]`. */
+  prepend(n: number): number {
+    if (n <= this.headroom && this.bufs.length > 0) {
+      this.headroom -= n;
+      this.offs[0] = this.offs[0]! - n;
+      this.lens[0] = this.lens[0]! + n;
+      this.length += n;
+      return this.offs[0]!;
+    }
+    // A new header fragment, with headroom of its own for the layers below.
+    let buf: Uint8Array;
+    let start: number;
+    let room: number;
+    let owner: Owner | null = null;
+    const slot = this.pool !== null && n <= this.pool.slotSize ? this.pool.alloc() : -1;
+    if (slot >= 0) {
+      buf = this.pool!.bytes;
+      room = this.pool!.slotSize - n;
+      start = this.pool!.offsetOf(slot) + room;
+      owner = new SlotOwner(this.pool!, slot);
+    } else {
+      room = DEFAULT_HEADROOM;
+      buf = new Uint8Array(room + n);
+      start = room;
+    }
+    if (this.bufs.length === 1 && this.lens[0] === 0) {
+      // An empty packet: replace its only fragment.
+      this.bufs.length = this.offs.length = this.lens.length = 0;
+      this.tailroom = 0;
+    }
+    this.bufs.unshift(buf);
+    this.offs.unshift(start);
+    this.lens.unshift(n);
+    if (this.bufs.length === 1) this.tailroom = 0;
+    this.headroom = room;
+    this.frontWritable = true;
+    this.length += n;
+    this.owner = combineOwners(owner, this.owner);
+    return start;
+  }
+
+  /** Adds `n` bytes at the end of the last fragment (within tailroom) and returns their offset in it. */
+  append(n: number): number {
+    if (n > this.tailroom || this.bufs.length === 0) throw new RangeError(`no tailroom for ${n} bytes (have ${this.tailroom})`);
+    const last = this.bufs.length - 1;
+    const at = this.offs[last]! + this.lens[last]!;
+    this.lens[last] = this.lens[last]! + n;
+    this.tailroom -= n;
+    this.length += n;
+    return at;
+  }
+
+  /** Appends a fragment over `buf` (no copy); `owner` is released with the packet. */
+  appendFragment(buf: Uint8Array, off: number, len: number, owner: Owner | null = null): void {
+    if (off < 0 || len < 0 || off + len > buf.length) throw new RangeError(`fragment [${off}, ${off + len}) outside a buffer of ${buf.length}`);
+    if (len > 0) {
+      this.bufs.push(buf);
+      this.offs.push(off);
+      this.lens.push(len);
+      this.length += len;
+      this.tailroom = 0;
+    }
+    this.owner = combineOwners(this.owner, owner);
+  }
+
+  /** Moves all of `other`'s fragments and ownership to the end of this packet. */
+  appendPacket(other: Packet): void {
+    for (let i = 0; i < other.bufs.length; i++) {
+      if (other.lens[i]! === 0) continue;
+      this.bufs.push(other.bufs[i]!);
+      this.offs.push(other.offs[i]!);
+      this.lens.push(other.lens[i]!);
+    }
+    this.length += other.length;
+    this.tailroom = 0;
+    this.owner = combineOwners(this.owner, other.owner);
+    other.forget();
+  }
+
+  /** Drops `n` bytes from the front (all of them when `n` ≥ length). */
+  trimFront(n: number): void {
+    if (n <= 0 || this.bufs.length === 0) return;
+    if (n > this.length) n = this.length;
+    this.length -= n;
+    // Whole fragments go; the last one always stays (perhaps empty), keeping its room.
+    let k = 0;
+    while (k < this.bufs.length - 1 && n >= this.lens[k]!) n -= this.lens[k++]!;
+    if (k > 0) {
+      this.bufs.splice(0, k);
+      this.offs.splice(0, k);
+      this.lens.splice(0, k);
+      this.frontWritable = false;
+      this.headroom = 0;
+    }
+    this.offs[0] = this.offs[0]! + n;
+    this.lens[0] = this.lens[0]! - n;
+    if (this.frontWritable) this.headroom += n;
+  }
+
+  /** Drops `n` bytes from the end (all of them when `n` ≥ length). */
+  trimBack(n: number): void {
+    if (n <= 0) return;
+    if (n >= this.length) n = this.length;
+    this.length -= n;
+    let last = this.bufs.length - 1;
+    while (last > 0 && n >= this.lens[last]!) {
+      n -= this.lens[last]!;
+      last--;
+    }
+    if (last + 1 < this.bufs.length) {
+      this.bufs.length = this.offs.length = this.lens.length = last + 1;
+      this.tailroom = 0;
+    }
+    if (last >= 0) this.lens[last] = this.lens[last]! - n;
+  }
+
+  /**
+   * Makes the first `len` bytes contiguous in `bufs[0]` and returns their offset there,
+   * or -1 when the packet is shorter. Copies only when they cross a fragment boundary.
+   */
+  front(len: number): number {
+    if (len > this.length) return -1;
+    if (this.bufs.length > 0 && len <= this.lens[0]!) return this.offs[0]!;
+    const merged = new Uint8Array(len);
+    this.copyTo(merged, 0, 0, len);
+    // Replace the fragments the merged bytes came from.
+    let k = 0;
+    let left = len;
+    while (left > 0 && left >= this.lens[k]!) left -= this.lens[k++]!;
+    if (left > 0) {
+      this.offs[k] = this.offs[k]! + left;
+      this.lens[k] = this.lens[k]! - left;
+    }
+    this.bufs.splice(0, k, merged);
+    this.offs.splice(0, k, 0);
+    this.lens.splice(0, k, len);
+    this.headroom = 0;
+    this.frontWritable = false;
+    if (this.bufs.length === 1) this.tailroom = 0;
+    return 0;
+  }
+
+  /** Copies `len` bytes from packet offset `from` into `dst` at `dstOff`. */
+  copyTo(dst: Uint8Array, dstOff: number, from = 0, len = this.length - from): void {
+    if (from < 0 || len < 0 || from + len > this.length) throw new RangeError(`copy of [${from}, ${from + len}) from a packet of ${this.length}`);
+    for (let i = 0; i < this.bufs.length && len > 0; i++) {
+      const fl = this.lens[i]!;
+      if (from >= fl) {
+        from -= fl;
+        continue;
+      }
+      const n = Math.min(fl - from, len);
+      const o = this.offs[i]! + from;
+      dst.set(this.bufs[i]!.subarray(o, o + n), dstOff);
+      dstOff += n;
+      len -= n;
+      from = 0;
+    }
+  }
+
+  /** The byte at packet offset `at` (not for hot loops). */
+  byteAt(at: number): number {
+    for (let i = 0; i < this.bufs.length; i++) {
+      if (at < this.lens[i]!) return this.bufs[i]![this.offs[i]! + at]!;
+      at -= this.lens[i]!;
+    }
+    throw new RangeError(`offset ${at} past the end of the packet`);
+  }
+
+  /** A copy of the whole packet as one array (tests, captures: not the hot path). */
+  toBytes(): Uint8Array {
+    const out = new Uint8Array(this.length);
+    this.copyTo(out, 0);
+    return out;
+  }
+
+  /**
+   * A view of `len` bytes from `offset` that keeps this packet's memory alive. The
+   * memory is released when this packet and every view of it have been released.
+   */
+  share(offset = 0, len = this.length - offset): Packet {
+    if (offset < 0 || len < 0 || offset + len > this.length) throw new RangeError(`share of [${offset}, ${offset + len}) from a packet of ${this.length}`);
+    if (this.released) throw new Error('share() of a released packet');
+    if (this.owner !== null && !(this.owner instanceof SharedOwner)) {
+      this.owner = new SharedOwner(this.owner);
+      this.headroom = 0;
+      this.tailroom = 0;
+      this.frontWritable = false;
+    }
+    const view = new Packet();
+    let from = offset;
+    let left = len;
+    for (let i = 0; i < this.bufs.length && left > 0; i++) {
+      const fl = this.lens[i]!;
+      if (from >= fl) {
+        from -= fl;
+        continue;
+      }
+      const n = Math.min(fl - from, left);
+      view.bufs.push(this.bufs[i]!);
+      view.offs.push(this.offs[i]! + from);
+      view.lens.push(n);
+      left -= n;
+      from = 0;
+    }
+    view.length = len;
+    view.rssHash = this.rssHash;
+    view.owner = this.owner === null ? null : (this.owner as SharedOwner).retain();
+    return view;
+  }
+
+  /** Copies the offload information (not the data) from another packet. */
+  copyOffloadFrom(p: Packet): void {
+    this.csumStart = p.csumStart;
+    this.csumOffset = p.csumOffset;
+    this.csumVerified = p.csumVerified;
+    this.gsoSize = p.gsoSize;
+    this.gsoType = p.gsoType;
+    this.reassembled = p.reassembled;
+    this.rssHash = p.rssHash;
+  }
+
+  /** Frees this packet's hold on its memory; a second release does nothing. */
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    const owner = this.owner;
+    this.forget();
+    owner?.release();
+  }
+
+  /** Drops the fragments and ownership without releasing (they moved elsewhere). */
+  private forget(): void {
+    this.owner = null;
+    this.bufs = [];
+    this.offs = [];
+    this.lens = [];
+    this.length = 0;
+    this.headroom = 0;
+    this.tailroom = 0;
+    this.frontWritable = false;
+  }
+}

@@ -1,0 +1,143 @@
+/**
+ * The Internet checksum (RFC 1071): the one's-complement of the one's-complement
+ * sum of 16-bit big-endian words, with incremental update (RFC 1624).
+ *
+ * `sum16` returns a *partial sum* folded to 16 bits (0..0xffff), never complemented,
+ * so sums of separate pieces can be added with `addSums`. `ChecksumAccumulator`
+ * adds pieces of odd length in a row, carrying the odd byte as RFC 1071 §2(B)
+ * allows: a piece that starts at an odd position has its sum byte-swapped.
+ *
+ * Speed: bodies of 32 bytes or more are summed as little-endian 32-bit words through
+ * a Uint32Array over the whole underlying buffer (cached, so no view is made per
+ * call); the folded result is byte-swapped back (RFC 1071 §2(B), byte-order
+ * independence). Measured in bench/: several GB/s against ~1 GB/s bytewise.
+ */
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/** The 32-bit view over the last buffer seen; pools hand out views of one buffer. */
+let wordsBuffer: ArrayBufferLike | null = null;
+let words: Uint32Array<ArrayBufferLike> = new Uint32Array(0);
+
+function wordsOf(buffer: ArrayBufferLike): Uint32Array<ArrayBufferLike> {
+  if (buffer !== wordsBuffer) {
+    wordsBuffer = buffer;
+    words = new Uint32Array(buffer, 0, buffer.byteLength >>> 2);
+  }
+  return words;
+}
+
+/** Folds a non-negative sum (below 2^53) to 16 bits with end-around carry. */
+export function fold(sum: number): number {
+  while (sum > 0xffff) sum = (sum % 0x10000) + Math.floor(sum / 0x10000);
+  return sum;
+}
+
+function swap16(x: number): number {
+  return ((x & 0xff) << 8) | (x >>> 8);
+}
+
+/** Adds two folded partial sums. */
+export function addSums(a: number, b: number): number {
+  const s = a + b;
+  return s > 0xffff ? s - 0xffff : s;
+}
+
+/** The folded partial sum of `len` bytes of `b` from `off`, `off` counting as an even position. */
+export function sum16(b: Uint8Array, off: number, len: number): number {
+  const end = off + len;
+  let sum = 0;
+  let i = off;
+  if (len < 32 || !LITTLE_ENDIAN) {
+    for (; i + 1 < end; i += 2) sum += (b[i]! << 8) | b[i + 1]!;
+    if (i < end) sum += b[i]! << 8;
+    return fold(sum);
+  }
+  // Leading bytes up to a 4-byte boundary of the underlying buffer.
+  const lead = (4 - ((b.byteOffset + i) & 3)) & 3;
+  for (let k = 0; k < lead; k++, i++) sum += (i - off) & 1 ? b[i]! : b[i]! << 8;
+  // The aligned body, as little-endian 32-bit words.
+  const n = (end - i) >>> 2;
+  const u32 = wordsOf(b.buffer);
+  let w = (b.byteOffset + i) >>> 2;
+  const stop = w + n;
+  let body = 0;
+  // Unrolled by four; a double holds 2^21 words of 32 bits exactly, so fold each 1 MiB.
+  while (w < stop) {
+    const chunkEnd = Math.min(stop, w + 0x40000);
+    let s0 = 0;
+    let s1 = 0;
+    for (; w + 3 < chunkEnd; w += 4) {
+      s0 += u32[w]! + u32[w + 2]!;
+      s1 += u32[w + 1]! + u32[w + 3]!;
+    }
+    for (; w < chunkEnd; w++) s0 += u32[w]!;
+    body = fold(body + s0 + s1);
+  }
+  // A little-endian sum is the byte-swap of the big-endian one when the body starts at
+  // an even position of the data; at an odd position the swaps cancel.
+  sum += (i - off) & 1 ? body : swap16(body);
+  i += n << 2;
+  for (; i < end; i++) sum += (i - off) & 1 ? b[i]! : b[i]! << 8;
+  return fold(sum);
+}
+
+/** The final checksum field value for a folded partial sum. */
+export function finish(sum: number): number {
+  return ~fold(sum) & 0xffff;
+}
+
+/** The checksum of one contiguous block. */
+export function checksum(b: Uint8Array, off = 0, len = b.length - off, initial = 0): number {
+  return finish(addSums(initial, sum16(b, off, len)));
+}
+
+/** Partial sum of the IPv4 pseudo-header (RFC 9293 §3.1, RFC 768). */
+export function pseudoHeaderSum(src: number, dst: number, protocol: number, length: number): number {
+  return fold((src >>> 16) + (src & 0xffff) + (dst >>> 16) + (dst & 0xffff) + protocol + length);
+}
+
+/**
+ * Incremental update (RFC 1624 eqn. 3): HC' = ~(~HC + ~m + m'), for a 16-bit field
+ * that changes from `oldValue` to `newValue` under checksum `hc`.
+ */
+export function updateChecksum16(hc: number, oldValue: number, newValue: number): number {
+  return ~fold((~hc & 0xffff) + (~oldValue & 0xffff) + (newValue & 0xffff)) & 0xffff;
+}
+
+/** The same for a 32-bit field (an address), as two 16-bit words. */
+export function updateChecksum32(hc: number, oldValue: number, newValue: number): number {
+  return updateChecksum16(updateChecksum16(hc, oldValue >>> 16, newValue >>> 16), oldValue & 0xffff, newValue & 0xffff);
+}
+
+/** Sums data that arrives in pieces of any length (fragments of a packet). */
+export class ChecksumAccumulator {
+  private sum = 0;
+  private odd = false;
+
+  constructor(initial = 0) {
+    this.sum = initial;
+  }
+
+  add(b: Uint8Array, off = 0, len = b.length - off): this {
+    if (len <= 0) return this;
+    const s = sum16(b, off, len);
+    this.sum = addSums(this.sum, this.odd ? swap16(s) : s);
+    if (len & 1) this.odd = !this.odd;
+    return this;
+  }
+
+  /** Adds an already folded partial sum at an even position (e.g. a pseudo-header). */
+  addSum(s: number): this {
+    this.sum = addSums(this.sum, this.odd ? swap16(s) : s);
+    return this;
+  }
+
+  partial(): number {
+    return this.sum;
+  }
+
+  checksum(): number {
+    return finish(this.sum);
+  }
+}
