@@ -1,0 +1,19 @@
+/**
+ * `npm run bench`: prints a table and writes bench/results/latest.json.
+ * Not part of `npm test`: performance is measured here, never asserted in tests.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { cpus } from 'node:os';
+import { foundationBenchmarks } from './foundation.js';
+import { printTable, type BenchRow } from './harness.js';
+
+const rows: BenchRow[] = [...foundationBenchmarks()];
+printTable(rows);
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const out = join(root, 'bench', 'results', 'latest.json');
+mkdirSync(dirname(out), { recursive: true });
+writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), node: process.version, cpu: cpus()[0]?.model, rows }, null, 2));
+console.log(`\nwritten: ${out}`);
