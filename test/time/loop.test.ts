@@ -1,0 +1,61 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { EventLoop } from '../../src/time/loop.js';
+import { RealClock, VirtualClock } from '../../src/time/clock.js';
+import type { Pollable } from '../../src/link/device.js';
+
+/** Something that has one unit of work at each of the given times. */
+function scheduled(times: number[], log: number[]): Pollable {
+  const pending = [...times];
+  return {
+    poll(now) {
+      let n = 0;
+      while (pending.length && pending[0]! <= now) {
+        log.push(pending.shift()!);
+        n++;
+      }
+      return n;
+    },
+    nextEventAt: () => pending[0] ?? Infinity,
+  };
+}
+
+test('event loop (virtual): jumps time to the next event, never ticking in between', () => {
+  const clock = new VirtualClock();
+  const loop = new EventLoop(clock);
+  const log: number[] = [];
+  loop.add(scheduled([5, 5, 1000, 60_000], log));
+  const timerLog: number[] = [];
+  loop.timers.schedule(30_000, (now) => timerLog.push(now));
+  const passes = loop.runUntil();
+  assert.deepEqual(log, [5, 5, 1000, 60_000]);
+  assert.deepEqual(timerLog, [30_000]);
+  assert.equal(clock.now(), 60_000);
+  assert.ok(passes < 12, `a minute of virtual time in ${passes} passes`);
+});
+
+test('event loop (virtual): stops at `until`, or when done() holds', () => {
+  const clock = new VirtualClock();
+  const loop = new EventLoop(clock);
+  const log: number[] = [];
+  loop.add(scheduled([10, 20, 30], log));
+  loop.runUntil({ until: 25 });
+  assert.deepEqual(log, [10, 20]);
+  assert.equal(clock.now(), 25);
+  loop.runUntil({ done: () => log.length === 3 });
+  assert.equal(clock.now(), 30);
+  assert.throws(() => new EventLoop(new RealClock()).runUntil(), /VirtualClock/);
+});
+
+test('event loop (real): sleeps until the next timer and wakes on outside input', async () => {
+  const loop = new EventLoop(new RealClock());
+  const fired: string[] = [];
+  let inbox = 0;
+  loop.add({ poll: () => { const n = inbox; if (n) fired.push('input'); inbox = 0; return n; }, nextEventAt: () => Infinity });
+  const done = new Promise<void>((resolve) => loop.timers.schedule(loop.clock.now() + 30, () => { fired.push('timer'); resolve(); }));
+  loop.start();
+  setTimeout(() => { inbox = 1; loop.wake(); }, 5);
+  await done;
+  loop.stop();
+  assert.deepEqual(fired, ['input', 'timer']);
+});
