@@ -1,0 +1,74 @@
+#!/usr/bin/env node
+/**
+ * The `shoal` command. Each subcommand parses its own flags with node:util's parseArgs
+ * (strict: an unknown flag is an error) and a bad flag or value gets one clear line.
+ */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { runDemo, DEMO_HELP, DEMO_OPTIONS } from './demo.js';
+
+import { UsageError } from './usage.js';
+
+interface Command {
+  summary: string;
+  help: string;
+  options: NonNullable<ParseArgsConfig['options']>;
+  run(values: Record<string, string | boolean | undefined>, positionals: string[]): Promise<number> | number;
+}
+
+const COMMANDS: Record<string, Command> = {
+  demo: { summary: 'two stacks exchange frames through an in-process switch with faults and a pcap', help: DEMO_HELP, options: DEMO_OPTIONS, run: runDemo },
+};
+
+const MAIN_HELP = `shoal — a sharded, user-space TCP/IP stack for Node.js
+
+Usage: shoal <command> [options]
+
+Commands:
+${Object.entries(COMMANDS)
+  .map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`)
+  .join('\n')}
+
+Run 'shoal <command> --help' for a command's options.`;
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    console.log(MAIN_HELP);
+    return name === undefined ? 2 : 0;
+  }
+  const command = COMMANDS[name];
+  if (command === undefined) {
+    console.error(`shoal: unknown command '${name}' (commands: ${Object.keys(COMMANDS).join(', ')}; see shoal --help)`);
+    return 2;
+  }
+  try {
+    const { values, positionals } = parseArgs({
+      args: rest,
+      options: { help: { type: 'boolean', short: 'h' }, ...command.options },
+      allowPositionals: true,
+      strict: true,
+    });
+    if (values['help']) {
+      console.log(command.help);
+      return 0;
+    }
+    return await command.run(values as Record<string, string | boolean | undefined>, positionals);
+  } catch (err) {
+    const e = err as Error & { code?: string };
+    if (err instanceof UsageError || e.code?.startsWith('ERR_PARSE_ARGS')) {
+      console.error(`shoal ${name}: ${e.message} (see shoal ${name} --help)`);
+      return 2;
+    }
+    throw err;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    console.error(`shoal: ${err instanceof Error ? err.message : String(err)}`);
+    process.exitCode = 1;
+  },
+);
