@@ -7,9 +7,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cpus } from 'node:os';
 import { foundationBenchmarks } from './foundation.js';
+import { linkBenchmarks } from './link.js';
 import { printTable, type BenchRow } from './harness.js';
 
-const rows: BenchRow[] = [...foundationBenchmarks()];
+const rows: BenchRow[] = [...foundationBenchmarks(), ...(await linkBenchmarks())];
 printTable(rows);
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');

@@ -14,13 +14,9 @@
 import { readMac, readU16, readU32 } from '../../wire/addr.js';
 import { GSO_TCPV4, type Packet } from '../../packet/packet.js';
 import type { DeviceFeatures } from '../device.js';
+import { ETHERNET_HEADER_LENGTH as ETH_HLEN, ETHERNET_VLAN_HEADER_LENGTH as ETH_VLAN_HLEN, ETHERTYPE_IPV4, ETHERTYPE_VLAN } from '../../wire/ethernet.js';
+import { IPPROTO_TCP as PROTO_TCP, IPPROTO_UDP as PROTO_UDP } from '../../wire/ipv4.js';
 
-export const ETH_HLEN = 14;
-export const ETH_VLAN_HLEN = 18;
-export const ETHERTYPE_IPV4 = 0x0800;
-export const ETHERTYPE_VLAN = 0x8100;
-export const PROTO_TCP = 6;
-export const PROTO_UDP = 17;
 
 /** What `Frame.parse` found wrong. */
 export const FRAME_OK = 0;

@@ -24,7 +24,8 @@
 import { readU16, readU32, writeU16 } from '../../wire/addr.js';
 import { pseudoHeaderSum } from '../../wire/checksum.js';
 import { GSO_TCPV4, type Packet } from '../../packet/packet.js';
-import { ETH_HLEN, ETHERTYPE_IPV4, PROTO_TCP } from './frame.js';
+import { ETHERNET_HEADER_LENGTH as ETH_HLEN, ETHERTYPE_IPV4 } from '../../wire/ethernet.js';
+import { IPPROTO_TCP as PROTO_TCP } from '../../wire/ipv4.js';
 import { writeIpv4Checksum } from './offload.js';
 import { TCP_CSUM_OFFSET } from './segment.js';
 

@@ -7,7 +7,8 @@
 
 import { readU16, readU32, writeU16 } from '../../wire/addr.js';
 import { addSums, finish, pseudoHeaderSum, sum16 } from '../../wire/checksum.js';
-import { ETH_HLEN, ETH_VLAN_HLEN, ETHERTYPE_IPV4, ETHERTYPE_VLAN, PROTO_TCP, PROTO_UDP } from './frame.js';
+import { ETHERNET_HEADER_LENGTH as ETH_HLEN, ETHERNET_VLAN_HEADER_LENGTH as ETH_VLAN_HLEN, ETHERTYPE_IPV4, ETHERTYPE_VLAN } from '../../wire/ethernet.js';
+import { IPPROTO_TCP as PROTO_TCP, IPPROTO_UDP as PROTO_UDP } from '../../wire/ipv4.js';
 
 /** Computes and stores the IPv4 header checksum of the header at `ip`. */
 export function writeIpv4Checksum(b: Uint8Array, ip: number, ihl: number): void {

@@ -13,7 +13,8 @@
 
 import { writeU16, writeU32 } from '../../wire/addr.js';
 import { addSums, finish, pseudoHeaderSum, sum16 } from '../../wire/checksum.js';
-import { PROTO_TCP, type Frame } from './frame.js';
+import type { Frame } from './frame.js';
+import { IPPROTO_TCP as PROTO_TCP } from '../../wire/ipv4.js';
 import { writeIpv4Checksum } from './offload.js';
 
 const FIN = 0x01;

@@ -1,0 +1,24 @@
+/** Shoal's public API (the foundation: wire codecs, packets, links, time). */
+export * from './wire/addr.js';
+export * from './wire/checksum.js';
+export * from './wire/toeplitz.js';
+export * from './wire/seq.js';
+export * from './wire/ethernet.js';
+export * from './wire/arp.js';
+export * from './wire/ipv4.js';
+export * from './wire/icmp.js';
+export * from './wire/udp.js';
+export * from './wire/tcp-options.js';
+export * from './wire/tcp.js';
+export * from './wire/dhcp.js';
+export * from './packet/pool.js';
+export * from './packet/owner.js';
+export * from './packet/packet.js';
+export * from './link/device.js';
+export * from './link/pcap.js';
+export * from './link/capture.js';
+export * from './link/memory/index.js';
+export * from './time/clock.js';
+export * from './time/timers.js';
+export * from './time/loop.js';
+export { Random } from './util/random.js';
