@@ -228,6 +228,7 @@ export async function runDemo(values: Record<string, string | boolean | undefine
   console.log(`shoal demo: ${frames} datagrams A → B → A through a switch, seed ${seed}`);
   console.log(`faults each way: loss ${faults.loss}, duplicate ${faults.duplicate}, reorder ${faults.reorder}, corrupt ${faults.corrupt}, delay ${faults.delay} ms + jitter ${faults.jitter} ms\n`);
   for (const [k, v] of rows) console.log(`  ${k.padEnd(w)}  ${v}`);
+  console.log('\n  Flips land anywhere in a frame, as with netem: one in a source MAC address passes every check.');
   if (writer) console.log(`\ncapture of A's side: ${pcapPath} (${writer.records} frames)`);
   return 0;
 }
