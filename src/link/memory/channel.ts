@@ -35,10 +35,10 @@ class Flight {
 
 export class Channel implements Pollable {
   readonly counters: FaultCounters = newFaultCounters();
-  readonly faults: Faults;
+  faults: Faults;
   /** Some fault acts on single frames: super-frames are segmented first, offloads do not pass through. */
-  readonly perFrame: boolean;
-  private readonly ideal: boolean;
+  perFrame: boolean;
+  private ideal: boolean;
   private readonly rng: Random;
   private readonly fifo = new Fifo<Flight>();
   private readonly held: Flight[] = [];
@@ -59,6 +59,13 @@ export class Channel implements Pollable {
     this.perFrame = hasPerFrameFaults(this.faults);
     this.ideal = !this.perFrame && this.faults.delay === 0 && this.faults.jitter === 0;
     this.rng = new Random(seed);
+  }
+
+  /** Changes the faults from now on (frames already in flight keep their fate). */
+  setFaults(faults: FaultConfig): void {
+    this.faults = normalizeFaults(faults);
+    this.perFrame = hasPerFrameFaults(this.faults);
+    this.ideal = !this.perFrame && this.faults.delay === 0 && this.faults.jitter === 0;
   }
 
   /** Frames in flight (queued, delayed or held back). */

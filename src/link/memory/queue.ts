@@ -15,7 +15,7 @@
 import type { Packet } from '../../packet/packet.js';
 import { newQueueStats, type Queue, type QueueStats, type RxHandler, type TxProvider } from '../device.js';
 import type { LroMerger } from './merge.js';
-import { PacketRing } from './ring.js';
+import { PacketRing } from '../../packet/ring.js';
 
 /** What a queue needs from its device. */
 export interface QueueOwner {

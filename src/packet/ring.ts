@@ -4,7 +4,7 @@
  * construction.
  */
 
-import type { Packet } from '../../packet/packet.js';
+import type { Packet } from './packet.js';
 
 export class PacketRing {
   private readonly slots: (Packet | null)[];

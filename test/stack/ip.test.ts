@@ -1,0 +1,203 @@
+/** Scenarios for L2, ARP, IPv4 (fragments), ICMP and UDP between two Shoal stacks. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { twoStacks, IP_A, IP_B } from './net.js';
+import { parseIpv4 } from '../../src/wire/addr.js';
+import type { Datagram } from '../../src/stack/udp.js';
+
+function pattern(n: number, seed = 1): Uint8Array {
+  const b = new Uint8Array(n);
+  let x = seed;
+  for (let i = 0; i < n; i++) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    b[i] = x >>> 24;
+  }
+  return b;
+}
+
+test('ARP resolves on first use, the ping is answered, and the gratuitous ARP taught B our address', () => {
+  const n = twoStacks();
+  const replies: number[] = [];
+  n.a.icmp.onEchoReply = (src, id, seq) => replies.push(src === IP_B ? seq : -1, id);
+  assert.ok(n.a.icmp.sendEcho(IP_B, 7, 1, pattern(56)));
+  assert.ok(n.run(() => replies.length > 0, 1000));
+  assert.deepEqual(replies, [1, 7]);
+  // B learned A from A's gratuitous ARP at start: it did not need to ask.
+  assert.equal(n.b.arp.counters.txRequests, 1, 'only its own announcement');
+  assert.equal(n.a.arp.counters.txRequests, 2, 'announcement + one request for B');
+  assert.equal(n.b.icmp.counters.outEchoReps, 1);
+});
+
+test('8,000-byte pings are fragmented both ways and reassembled, data intact', () => {
+  const n = twoStacks();
+  const data = pattern(8000);
+  let got: Uint8Array | null = null;
+  n.a.icmp.onEchoReply = (_src, _id, _seq, payload) => (got = payload);
+  n.a.icmp.sendEcho(IP_B, 1, 1, data);
+  assert.ok(n.run(() => got !== null, 1000));
+  assert.deepEqual(got, data);
+  assert.equal(n.a.ipv4.counters.fragOks, 1);
+  assert.equal(n.a.ipv4.counters.fragCreates, 6, '8008 bytes of ICMP in 1480-byte pieces');
+  assert.equal(n.b.ipv4.counters.reasmOks, 1);
+  assert.equal(n.b.ipv4.counters.fragOks, 1, 'the reply is fragmented too');
+  assert.equal(n.a.ipv4.counters.reasmOks, 1);
+  n.run(undefined, 10);
+  assert.equal(n.a.pool.inUse + n.b.pool.inUse + n.devA.pool.inUse + n.devB.pool.inUse, 0, 'every frame back in its pool');
+});
+
+test('a host that does not answer ARP: retries, then the failure is counted and the packets dropped', () => {
+  const n = twoStacks();
+  const absent = parseIpv4('10.0.0.9');
+  for (let i = 0; i < 3; i++) n.a.icmp.sendEcho(absent, 1, i, pattern(10));
+  n.run(undefined, 10_000);
+  assert.equal(n.a.arp.counters.failed, 1);
+  assert.equal(n.a.arp.counters.txRequests, 1 + 3, 'announcement + 3 tries');
+  assert.equal(n.a.arp.counters.queueDrops, 3);
+  // RFC 826: an announcement only refreshes a known entry, so A never learned B.
+  assert.equal(n.a.arp.size, 0, 'the failed entry is gone');
+  assert.equal(n.a.pool.inUse, 0);
+});
+
+/** A ping from A to B, so that both have resolved each other. */
+function warmUp(n: TwoStacks): void {
+  let done = false;
+  n.a.icmp.onEchoReply = () => (done = true);
+  n.a.icmp.sendEcho(IP_B, 0, 0, new Uint8Array(0));
+  assert.ok(n.run(() => done, 1000));
+  n.a.icmp.onEchoReply = null;
+}
+
+test('UDP: 60 KB datagrams both ways, through fragmentation and reassembly', () => {
+  const n = twoStacks();
+  warmUp(n);
+  const sa = n.a.udp.open().bind(5000);
+  const sb = n.b.udp.open().bind(6000);
+  const got: Datagram[] = [];
+  sb.onMessage = (d) => {
+    got.push(d);
+    sb.send(d.data, d.port, d.address);
+  };
+  const back: Datagram[] = [];
+  sa.onMessage = (d) => back.push(d);
+  const data = [pattern(60_000, 1), pattern(65_507, 2), pattern(1, 3), pattern(0, 4)];
+  for (const d of data) sa.send(d, 6000, IP_B);
+  assert.ok(n.run(() => back.length === data.length, 2000));
+  assert.deepEqual(got.map((d) => d.data), data);
+  assert.deepEqual(back.map((d) => d.data), data);
+  assert.equal(got[0]!.address, IP_A);
+  assert.equal(got[0]!.port, 5000);
+  assert.throws(() => sa.send(new Uint8Array(65_508), 6000, IP_B), /at most 65507/);
+  assert.throws(() => n.a.udp.open().bind(5000), /in use/);
+});
+
+test('UDP without a listener: ICMP port unreachable comes back, rate-limited', () => {
+  const n = twoStacks();
+  warmUp(n);
+  const s = n.a.udp.open().bind();
+  for (let i = 0; i < 200; i++) s.send(pattern(20), 9999, IP_B);
+  n.run(undefined, 100);
+  assert.equal(n.b.udp.counters.noPorts, 200);
+  assert.equal(n.b.icmp.counters.outDestUnreachs, 50, 'a burst of 50, then the rate limit');
+  assert.equal(n.b.icmp.counters.rateLimited, 150);
+  assert.equal(n.a.icmp.counters.inDestUnreachs, 50);
+});
+
+test('corrupted UDP is caught by its checksum and counted, never delivered', () => {
+  const n = twoStacks({ seed: 3, device: { rxCsumL4: false } });
+  warmUp(n);
+  n.wire.aToB.setFaults({ corrupt: 1 });
+  const sb = n.b.udp.open().bind(6000);
+  const sa = n.a.udp.open().bind(5000);
+  for (let i = 0; i < 300; i++) sa.send(pattern(1000, i), 6000, IP_B);
+  n.run(undefined, 1000);
+  const c = n.b.counters();
+  const caught = c.udp.inCsumErrors + c.ipv4.inCsumErrors + c.ipv4.inHdrErrors + c.ipv4.inTruncated + c.ipv4.inAddrErrors + c.link.rxOtherHost + c.link.rxUnknownType + c.udp.inErrors + c.udp.noPorts + c.arp.rxMalformed;
+  // Every datagram had one byte flipped: none may arrive intact-looking unless the flip hit
+  // a byte no check covers (the source MAC address, 6 of 1042 bytes).
+  assert.ok(sb.queued <= 10, `at most a few flips in unchecked bytes, got ${sb.queued}`);
+  assert.ok(c.udp.inCsumErrors > 250, `UDP checksum caught most: ${c.udp.inCsumErrors}`);
+  assert.ok(caught + sb.queued >= 295, `${caught} caught + ${sb.queued} delivered of 300`);
+});
+
+test('hostile fragments: overlaps and oversized datagrams are dropped and counted', () => {
+  const n = twoStacks();
+  const ip = n.b.ipv4;
+  // Overlapping: a second fragment that starts inside the first.
+  const send = (offset: number, len: number, mf: boolean, id: number) => injectFragment(n, id, offset, len, mf);
+  send(0, 800, true, 1);
+  send(400, 800, false, 1);
+  // Oversized: a last fragment that ends past 65,535 bytes.
+  send(65_528, 800, false, 2);
+  // A clean pair, to show reassembly still works after the attack.
+  send(0, 800, true, 3);
+  send(800, 100, false, 3);
+  n.run(undefined, 100);
+  assert.equal(ip.counters.reasmOverlaps, 1);
+  assert.equal(ip.counters.reasmOversize, 1);
+  assert.equal(ip.counters.reasmOks, 1);
+  assert.equal(ip.reassembly.pending, 0);
+});
+
+test('a fragment flood stays under the reassembly memory limit, and times out after 30 s', () => {
+  const n = twoStacks();
+  for (let id = 0; id < 3000; id++) injectFragment(n, id, 0, 1000, true);
+  n.run(undefined, 100);
+  const ip = n.b.ipv4;
+  assert.ok(ip.reassembly.memory <= 2 << 20, `memory ${ip.reassembly.memory}`);
+  assert.equal(ip.reassembly.pending, 1024, 'at most 1024 datagrams held');
+  assert.equal(ip.counters.reasmMemoryDrops, 3000 - 1024);
+  assert.equal(n.devB.pool.inUse, 1024, 'only the frames held for reassembly');
+  n.run(undefined, 31_000);
+  assert.equal(ip.reassembly.pending, 0);
+  assert.equal(ip.counters.reasmTimeouts, 1024);
+  assert.equal(n.devB.pool.inUse, 0);
+});
+
+test('frames for another MAC address and unknown EtherTypes are counted and dropped', () => {
+  const n = twoStacks();
+  n.run(undefined, 10);
+  const q = n.devB.queues[0]!;
+  const frame = (dst: number, type: number) => {
+    const b = new Uint8Array(60);
+    for (let i = 0; i < 6; i++) b[i] = Math.floor(dst / 2 ** (8 * (5 - i))) & 0xff;
+    b[12] = type >>> 8;
+    b[13] = type & 0xff;
+    return b;
+  };
+  injectRaw(n, frame(0x02_00_00_00_00_99, 0x0800));
+  injectRaw(n, frame(0x02_00_00_00_00_02, 0x86dd));
+  n.run(undefined, 10);
+  // A runt never leaves a NIC; handed to the stack directly, it is counted too.
+  n.b.iface.receiveBurst([Packet.wrap(new Uint8Array(5))], 1);
+  const c = n.b.counters().link;
+  assert.equal(c.rxOtherHost, 1);
+  assert.equal(c.rxUnknownType, 1);
+  assert.equal(c.rxTruncated, 1);
+  assert.ok(q.stats.rxFrames >= 3);
+});
+
+// --- helpers: frames put on A's side of the wire, as if A had sent them ---
+
+import { Packet } from '../../src/packet/packet.js';
+import { emitIpv4Header, IPPROTO_UDP } from '../../src/wire/ipv4.js';
+import type { TwoStacks } from './net.js';
+
+function injectRaw(n: TwoStacks, bytes: Uint8Array): void {
+  const q = n.devA.queues[0]!;
+  let sent = false;
+  const provider = () => {
+    if (sent) return null;
+    sent = true;
+    return Packet.wrap(bytes);
+  };
+  q.addProvider(provider);
+  n.loop.runOnce();
+  q.removeProvider(provider);
+}
+
+function injectFragment(n: TwoStacks, id: number, offset: number, len: number, mf: boolean): void {
+  const b = new Uint8Array(14 + 20 + len);
+  b.set([0x02, 0, 0, 0, 0, 0x02, 0x02, 0, 0, 0, 0, 0x01, 0x08, 0x00]);
+  emitIpv4Header({ dscp: 0, ecn: 0, totalLength: 20 + len, id, df: false, mf, fragmentOffset: offset, ttl: 64, protocol: IPPROTO_UDP, src: IP_A, dst: IP_B }, b, 14);
+  injectRaw(n, b);
+}
