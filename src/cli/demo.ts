@@ -90,7 +90,8 @@ function datagram(pool: FramePool, from: Host, to: Host, seq: number, sentAt: nu
   writeUdpChecksum(from.ip, to.ip, b, udpAt, len);
   const ipAt = p.prepend(IPV4_HEADER_LENGTH);
   emitIpv4Header({ dscp: 0, ecn: 0, totalLength: IPV4_HEADER_LENGTH + len, id: seq & 0xffff, df: true, mf: false, fragmentOffset: 0, ttl: 64, protocol: IPPROTO_UDP, src: from.ip, dst: to.ip }, b, ipAt);
-  emitEthernet({ dst: to.mac, src: from.mac, ethertype: ETHERTYPE_IPV4 }, b, p.prepend(ETHERNET_HEADER_LENGTH));
+  const ethAt = p.prepend(ETHERNET_HEADER_LENGTH);
+  emitEthernet({ dst: to.mac, src: from.mac, ethertype: ETHERTYPE_IPV4 }, p.bufs[0]!, ethAt);
   return p;
 }
 

@@ -37,16 +37,22 @@ export class CallbackOwner implements Owner {
   }
 }
 
-/** Releases two owners (a packet made of pieces that came from different places). */
-export class PairOwner implements Owner {
-  constructor(
-    private readonly a: Owner,
-    private readonly b: Owner,
-  ) {}
+/**
+ * Releases several owners (a packet made of pieces from different places: a header
+ * frame and payload views, or reassembled fragments). A flat list, released in a loop,
+ * so a packet of thousands of pieces neither recurses nor leaks.
+ */
+export class MultiOwner implements Owner {
+  readonly owners: Owner[];
+
+  constructor(...owners: Owner[]) {
+    this.owners = owners;
+  }
 
   release(): void {
-    this.a.release();
-    this.b.release();
+    const list = this.owners;
+    for (let i = 0; i < list.length; i++) list[i]!.release();
+    list.length = 0;
   }
 }
 
@@ -74,5 +80,14 @@ export class SharedOwner implements Owner {
 export function combineOwners(a: Owner | null, b: Owner | null): Owner | null {
   if (a === null) return b;
   if (b === null) return a;
-  return new PairOwner(a, b);
+  if (a instanceof MultiOwner) {
+    if (b instanceof MultiOwner) a.owners.push(...b.owners);
+    else a.owners.push(b);
+    return a;
+  }
+  if (b instanceof MultiOwner) {
+    b.owners.unshift(a);
+    return b;
+  }
+  return new MultiOwner(a, b);
 }

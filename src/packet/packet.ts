@@ -43,7 +43,10 @@ export class Packet {
   private frontWritable = false;
 
   // Offload information (virtio-net header semantics, so TAP can pass it through).
-  /** L4 checksum still to compute: the sum starts at `csumStart` (from the packet's start)... */
+  /**
+   * L4 checksum still to compute: the sum starts at `csumStart` (from the packet's start,
+   * kept right by prepend and trimFront)...
+   */
   csumStart = -1;
   /** ... and is stored at `csumStart + csumOffset`. The field holds the pseudo-header sum. */
   csumOffset = 0;
@@ -56,6 +59,8 @@ export class Packet {
   reassembled = false;
   /** RSS hash the link computed, or -1. */
   rssHash = -1;
+  /** Received as a link-layer broadcast or multicast (Linux's pkt_type): never answered with an ICMP error. */
+  linkBroadcast = false;
 
   /** An empty packet in a fresh pool frame, with `headroom` bytes before it; null when the pool is empty. */
   static alloc(pool: FramePool, headroom = DEFAULT_HEADROOM): Packet | null {
@@ -100,6 +105,7 @@ export class Packet {
 
   /** Makes room for `n` bytes in front and returns their offset in `bufs[0]`. */
   prepend(n: number): number {
+    if (this.csumStart >= 0) this.csumStart += n;
     if (n <= this.headroom && this.bufs.length > 0) {
       this.headroom -= n;
       this.offs[0] = this.offs[0]! - n;
@@ -182,6 +188,7 @@ export class Packet {
     if (n <= 0 || this.bufs.length === 0) return;
     if (n > this.length) n = this.length;
     this.length -= n;
+    if (this.csumStart >= 0) this.csumStart = this.csumStart >= n ? this.csumStart - n : -1;
     // Whole fragments go; the last one always stays (perhaps empty), keeping its room.
     let k = 0;
     while (k < this.bufs.length - 1 && n >= this.lens[k]!) n -= this.lens[k++]!;
@@ -281,12 +288,11 @@ export class Packet {
   share(offset = 0, len = this.length - offset): Packet {
     if (offset < 0 || len < 0 || offset + len > this.length) throw new RangeError(`share of [${offset}, ${offset + len}) from a packet of ${this.length}`);
     if (this.released) throw new Error('share() of a released packet');
-    if (this.owner !== null && !(this.owner instanceof SharedOwner)) {
-      this.owner = new SharedOwner(this.owner);
-      this.headroom = 0;
-      this.tailroom = 0;
-      this.frontWritable = false;
-    }
+    if (this.owner !== null && !(this.owner instanceof SharedOwner)) this.owner = new SharedOwner(this.owner);
+    // Whatever the owner, the memory is now seen by a view: no more writing around it.
+    this.headroom = 0;
+    this.tailroom = 0;
+    this.frontWritable = false;
     const view = new Packet();
     let from = offset;
     let left = len;

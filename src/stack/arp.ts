@@ -5,12 +5,17 @@
  * - a bounded queue per address of packets waiting for its resolution;
  * - retries, then failure: the queued packets are dropped and the sender told
  *   (a connect to an absent host fails with EHOSTUNREACH rather than hanging);
- * - answers only for our own addresses; gratuitous ARP when an address is set.
+ * - an entry past its reachable time is still used while it is asked again (Linux's
+ *   STALE state), so a busy flow does not stall every 30 s;
+ * - answers only for our own addresses; gratuitous ARP when an address is set;
+ * - learns a new neighbour only from a request addressed to us (Linux arp_accept=0:
+ *   an unsolicited reply or announcement only refreshes a known entry), and never a
+ *   broadcast or multicast hardware address.
  */
 
 import { Packet } from '../packet/packet.js';
 import type { Timer } from '../time/timers.js';
-import { MAC_BROADCAST, type Ipv4Address, type MacAddress } from '../wire/addr.js';
+import { isMulticastMac, MAC_BROADCAST, type Ipv4Address, type MacAddress } from '../wire/addr.js';
 import { ARP_LENGTH, ARP_OP_REPLY, ARP_OP_REQUEST, emitArp, parseArp } from '../wire/arp.js';
 import { ETHERTYPE_ARP, ETHERTYPE_IPV4 } from '../wire/ethernet.js';
 import { newArpCounters, type ArpCounters } from './counters.js';
@@ -28,6 +33,8 @@ export interface ArpOptions {
   retryMs?: number;
   /** Packets held per unresolved address (default 128: two 64 KB datagrams in fragments; Linux holds 212,992 bytes); more are dropped. */
   queueLength?: number;
+  /** Packets held for all unresolved addresses together (default 1024). */
+  queueTotal?: number;
 }
 
 class Entry {
@@ -55,6 +62,8 @@ export class Arp implements L3Receiver {
   private readonly retries: number;
   private readonly retryMs: number;
   private readonly queueLength: number;
+  private readonly queueTotal: number;
+  private queued = 0;
   onFailure: ArpFailure | null = null;
 
   constructor(
@@ -69,6 +78,7 @@ export class Arp implements L3Receiver {
     this.retries = options.retries ?? 3;
     this.retryMs = options.retryMs ?? 1000;
     this.queueLength = options.queueLength ?? 128;
+    this.queueTotal = options.queueTotal ?? 1024;
   }
 
   /** Entries in the cache (resolved or waiting). */
@@ -94,19 +104,24 @@ export class Arp implements L3Receiver {
   resolve(ip: Ipv4Address, p: Packet, now: number): Packet | null {
     if (ip === 0xffff_ffff) return this.iface.frame(p, MAC_BROADCAST, ETHERTYPE_IPV4);
     const known = this.cache.get(ip);
-    if (known !== undefined && known.resolved && known.expires > now) return this.iface.frame(p, known.mac, ETHERTYPE_IPV4);
+    if (known !== undefined && known.resolved) {
+      // Stale: keep using it while asking again; a failed re-resolution removes it.
+      if (known.expires <= now && known.timer === null) this.startResolution(known, now);
+      return this.iface.frame(p, known.mac, ETHERTYPE_IPV4);
+    }
     const e = known ?? this.insert(ip);
     if (e === null) {
       this.counters.queueDrops++;
       p.release();
       return null;
     }
-    if (e.queue.length >= this.queueLength) {
+    if (e.queue.length >= this.queueLength || this.queued >= this.queueTotal) {
       this.counters.queueDrops++;
       p.release();
       return null;
     }
     e.queue.push(p);
+    this.queued++;
     // A stale entry is asked again; a pending one is asked by its timer.
     if (e.timer === null) this.startResolution(e, now);
     return null;
@@ -128,9 +143,9 @@ export class Arp implements L3Receiver {
     if (a.op === ARP_OP_REQUEST) this.counters.rxRequests++;
     else this.counters.rxReplies++;
     const forUs = this.isOurs(a.tpa);
-    // RFC 826 "Packet Reception": update the sender if we know it; add it if the
-    // packet is for us. A gratuitous ARP (spa == tpa) refreshes a known entry.
-    if (a.spa !== 0) this.update(a.spa, a.sha, now, forUs);
+    // RFC 826 "Packet Reception": update the sender if we know it; add it only when it
+    // asks us (see above). A gratuitous ARP (spa == tpa) refreshes a known entry.
+    if (a.spa !== 0 && !isMulticastMac(a.sha)) this.update(a.spa, a.sha, now, forUs && a.op === ARP_OP_REQUEST);
     if (!forUs) {
       this.counters.rxNotForUs++;
       return;
@@ -188,6 +203,7 @@ export class Arp implements L3Receiver {
     const waiting = e.queue;
     if (waiting.length > 0) {
       e.queue = [];
+      this.queued -= waiting.length;
       for (const p of waiting) this.iface.send(this.iface.frame(p, mac, ETHERTYPE_IPV4));
       this.env.wake();
     }
@@ -206,6 +222,7 @@ export class Arp implements L3Receiver {
       const waiting = e.queue;
       e.queue = [];
       e.timer = null;
+      this.queued -= waiting.length;
       this.counters.queueDrops += waiting.length;
       this.onFailure?.(e.ip, waiting, now);
       for (const p of waiting) p.release();
@@ -221,6 +238,7 @@ export class Arp implements L3Receiver {
     if (e.timer !== null) this.env.timers.cancel(e.timer);
     e.timer = null;
     for (const p of e.queue) p.release();
+    this.queued -= e.queue.length;
     e.queue = [];
   }
 

@@ -44,6 +44,8 @@ export interface Ipv4Counters {
   inCsumErrors: number;
   /** Not addressed to us (we do not forward). */
   inAddrErrors: number;
+  /** From an address no host may send from: broadcast, multicast, class E, loopback, ours (RFC 1122 §3.2.1.3). */
+  inMartians: number;
   inUnknownProtos: number;
   outRequests: number;
   /** No route to the destination. */
@@ -72,7 +74,7 @@ export function newArpCounters(): ArpCounters {
 
 export function newIpv4Counters(): Ipv4Counters {
   return {
-    inReceives: 0, inDelivers: 0, inHdrErrors: 0, inTruncated: 0, inCsumErrors: 0, inAddrErrors: 0, inUnknownProtos: 0,
+    inReceives: 0, inDelivers: 0, inHdrErrors: 0, inTruncated: 0, inCsumErrors: 0, inAddrErrors: 0, inMartians: 0, inUnknownProtos: 0,
     outRequests: 0, outNoRoutes: 0, fragFails: 0, fragCreates: 0, fragOks: 0,
     reasmReqds: 0, reasmOks: 0, reasmFails: 0, reasmTimeouts: 0, reasmOverlaps: 0, reasmOversize: 0, reasmMemoryDrops: 0,
   };

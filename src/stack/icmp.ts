@@ -6,7 +6,7 @@
  *
  * RFC 1122 §3.2.2: never an error about an ICMP error, a broadcast, or a fragment
  * other than the first. Like Linux (icmp_echo_ignore_broadcasts) we do not answer
- * broadcast echo requests.
+ * broadcast echo requests. IPv4 has already dropped datagrams from martian sources.
  */
 
 import { Packet } from '../packet/packet.js';
@@ -130,8 +130,9 @@ export class Icmp implements L4Protocol, IcmpErrorSender {
   }
 
   sendError(type: number, code: number, rest: number, h: Ipv4Header, hdr: Uint8Array, hdrAt: number, data: Packet, dataFrom: number, now: number): void {
-    // RFC 1122 §3.2.2: not about ICMP errors, broadcasts, or later fragments.
-    if (h.fragmentOffset !== 0 || h.dst !== this.ipv4.address) return;
+    // RFC 1122 §3.2.2: not about ICMP errors, broadcasts (IP or link layer), later
+    // fragments, or datagrams whose source does not name a single host.
+    if (h.fragmentOffset !== 0 || h.dst !== this.ipv4.address || data.linkBroadcast || this.ipv4.isMartian(h.src)) return;
     if (h.protocol === IPPROTO_ICMP && data.length > dataFrom && isIcmpError(data.byteAt(dataFrom))) return;
     if (!this.take(now)) {
       this.counters.rateLimited++;

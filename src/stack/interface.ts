@@ -26,6 +26,11 @@ export interface L3Source {
   pull(now: number): Packet | null;
 }
 
+/** The receiver of a detached queue: it owns what it is handed, so it frees it. */
+function releaseAll(burst: Packet[], count: number): void {
+  for (let i = 0; i < count; i++) burst[i]!.release();
+}
+
 export class NetworkInterface {
   readonly counters: LinkCounters = newLinkCounters();
   private readonly ready: PacketRing;
@@ -48,7 +53,7 @@ export class NetworkInterface {
   }
 
   detach(queue: Queue): void {
-    queue.setReceiver(() => {});
+    queue.setReceiver(releaseAll);
     queue.removeProvider(this.pull);
   }
 
@@ -80,6 +85,7 @@ export class NetworkInterface {
       p.release();
       return;
     }
+    p.linkBroadcast = dst !== this.mac;
     const type = readU16(b, at + 12);
     const next = type === ETHERTYPE_IPV4 ? this.ipv4 : type === ETHERTYPE_ARP ? this.arp : null;
     if (next === null) {
@@ -98,7 +104,6 @@ export class NetworkInterface {
     writeMac(b, at, dst);
     writeMac(b, at + 6, this.mac);
     writeU16(b, at + 12, ethertype);
-    if (p.csumStart >= 0) p.csumStart += ETHERNET_HEADER_LENGTH;
     return p;
   }
 

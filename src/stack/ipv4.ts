@@ -14,7 +14,7 @@ import { IPV4_BROADCAST, prefixMask, readU16, readU32, type Ipv4Address } from '
 import { packetChecksum } from '../packet/checksum.js';
 import { emitIpv4Header, IPPROTO_TCP, IPPROTO_UDP, IPV4_HEADER_LENGTH, parseIpv4Header, type Ipv4Fields, type Ipv4Header } from '../wire/ipv4.js';
 import { UDP_CHECKSUM_OFFSET } from '../wire/udp.js';
-import { ICMP_DEST_UNREACHABLE, ICMP_FRAGMENTATION_NEEDED, ICMP_HOST_UNREACHABLE, ICMP_NET_UNREACHABLE, ICMP_PROTOCOL_UNREACHABLE } from '../wire/icmp.js';
+import { ICMP_DEST_UNREACHABLE, ICMP_FRAGMENTATION_NEEDED, ICMP_HOST_UNREACHABLE, ICMP_NET_UNREACHABLE, ICMP_PROTOCOL_UNREACHABLE, ICMP_REASSEMBLY_TIME_EXCEEDED, ICMP_TIME_EXCEEDED } from '../wire/icmp.js';
 import { newIpv4Counters, type Ipv4Counters } from './counters.js';
 import type { Arp } from './arp.js';
 import type { StackEnv } from './env.js';
@@ -80,6 +80,8 @@ export class Ipv4 implements L3Receiver, L3Source {
     this.pmtuEntries = options.pmtuEntries ?? 1024;
     this.pmtuExpiresMs = options.pmtuExpiresMs ?? 600_000;
     this.reassembly = new Reassembly(env, this.counters, options.reassembly);
+    this.reassembly.onTimeout = (h, header, first, now) =>
+      this.icmp?.sendError(ICMP_TIME_EXCEEDED, ICMP_REASSEMBLY_TIME_EXCEEDED, 0, h, header, 0, first, 0, now);
   }
 
   register(protocol: L4Protocol): void {
@@ -107,9 +109,19 @@ export class Ipv4 implements L3Receiver, L3Source {
     return a === this.address && a !== 0;
   }
 
-  /** The subnet's directed broadcast address. */
+  /** The subnet's directed broadcast address (none on /31 and /32 links, RFC 3021). */
   get broadcast(): Ipv4Address {
-    return (this.address | ~this.mask) >>> 0;
+    return this.prefix <= 30 ? (this.address | ~this.mask) >>> 0 : IPV4_BROADCAST;
+  }
+
+  /**
+   * A source no host may send from (RFC 1122 §3.2.1.3): 0 (allowed only to what a
+   * filter such as DHCP claims first), broadcasts, multicast and class E, loopback,
+   * and our own address. We neither take such datagrams nor answer them.
+   */
+  isMartian(src: Ipv4Address): boolean {
+    const top = src >>> 24;
+    return src === 0 || src === IPV4_BROADCAST || src === this.broadcast || top >= 224 || top === 127 || src === this.address;
   }
 
   /** Where a datagram for `dst` goes next: `dst` itself on-link, the gateway otherwise; -1 without a route. */
@@ -158,8 +170,13 @@ export class Ipv4 implements L3Receiver, L3Source {
     if (p.length > h.totalLength) p.trimBack(p.length - h.totalLength);
     for (let i = 0; i < this.filters.length; i++) if (this.filters[i]!(p, h, now)) return;
     const dst = h.dst;
-    if (dst !== this.address && dst !== IPV4_BROADCAST && (this.address === 0 || dst !== this.broadcast)) {
+    if (this.address === 0 || (dst !== this.address && dst !== IPV4_BROADCAST && dst !== this.broadcast)) {
       c.inAddrErrors++;
+      p.release();
+      return;
+    }
+    if (this.isMartian(h.src)) {
+      c.inMartians++;
       p.release();
       return;
     }
@@ -176,7 +193,7 @@ export class Ipv4 implements L3Receiver, L3Source {
     if (proto === undefined) {
       this.counters.inUnknownProtos++;
       // RFC 1122 §3.2.2.1: protocol unreachable, never about a broadcast.
-      if (h.dst === this.address) this.icmp?.sendError(ICMP_DEST_UNREACHABLE, ICMP_PROTOCOL_UNREACHABLE, 0, h, p.bufs[0]!, p.offs[0]!, p, h.headerLength, now);
+      if (h.dst === this.address && !p.linkBroadcast) this.icmp?.sendError(ICMP_DEST_UNREACHABLE, ICMP_PROTOCOL_UNREACHABLE, 0, h, p.bufs[0]!, p.offs[0]!, p, h.headerLength, now);
       p.release();
       return;
     }
@@ -197,7 +214,7 @@ export class Ipv4 implements L3Receiver, L3Source {
    */
   unreachable(code: number, data: Packet, now: number): void {
     const h = this.current;
-    if (h === null || this.icmp === null || h.dst !== this.address) return;
+    if (h === null || this.icmp === null || h.dst !== this.address || data.linkBroadcast) return;
     this.icmp.sendError(ICMP_DEST_UNREACHABLE, code, 0, h, this.currentBytes!, this.currentAt, data, 0, now);
   }
 
@@ -277,8 +294,8 @@ export class Ipv4 implements L3Receiver, L3Source {
       return null;
     }
     h.totalLength = total;
-    emitIpv4Header(h, p.bufs[0]!, p.prepend(IPV4_HEADER_LENGTH));
-    if (p.csumStart >= 0) p.csumStart += IPV4_HEADER_LENGTH;
+    const at = p.prepend(IPV4_HEADER_LENGTH);
+    emitIpv4Header(h, p.bufs[0]!, at);
     return this.arp.resolve(hop, p, now);
   }
 
@@ -303,7 +320,8 @@ export class Ipv4 implements L3Receiver, L3Source {
       h.mf = off + len < p.length;
       h.fragmentOffset = off;
       h.totalLength = IPV4_HEADER_LENGTH + len;
-      emitIpv4Header(h, f.bufs[0]!, f.prepend(IPV4_HEADER_LENGTH));
+      const at = f.prepend(IPV4_HEADER_LENGTH);
+      emitIpv4Header(h, f.bufs[0]!, at);
       pieces.push(f);
     }
     p.release();

@@ -18,7 +18,7 @@
 import { Packet } from '../packet/packet.js';
 import type { Timer } from '../time/timers.js';
 import type { Ipv4Address } from '../wire/addr.js';
-import { emitIpv4Header, type Ipv4Header } from '../wire/ipv4.js';
+import { emitIpv4Header, IPV4_HEADER_LENGTH, type Ipv4Header } from '../wire/ipv4.js';
 import type { Ipv4Counters } from './counters.js';
 import type { StackEnv } from './env.js';
 
@@ -55,6 +55,8 @@ export class Reassembly {
   private readonly maxDatagrams: number;
   /** Bytes held by all datagrams under reassembly. */
   memory = 0;
+  /** Told when a datagram whose first fragment arrived times out: its header and first piece. */
+  onTimeout: ((h: Ipv4Header, header: Uint8Array, first: Packet, now: number) => void) | null = null;
 
   constructor(
     private readonly env: StackEnv,
@@ -80,7 +82,7 @@ export class Reassembly {
     const key = keyOf(h.src, h.dst, h.id, h.protocol);
     const cost = Math.max(p.length, FRAGMENT_TRUESIZE);
     let d = this.datagrams.get(key);
-    if (end > MAX_DATAGRAM - h.headerLength || (h.mf && (payload & 7) !== 0) || payload === 0) {
+    if (end > MAX_DATAGRAM - IPV4_HEADER_LENGTH || (h.mf && (payload & 7) !== 0) || payload === 0) {
       // Too large (RFC 791 limit), or a middle fragment not a multiple of 8 bytes, or empty.
       c.reasmOversize++;
       c.reasmFails++;
@@ -105,7 +107,10 @@ export class Reassembly {
       return null;
     }
     if (!h.mf) {
-      if (d.total >= 0 && d.total !== end) return this.fail(d, p);
+      // The last fragment fixes the length: a second, different one, or pieces already
+      // held beyond it, make the datagram impossible (Linux ip_frag_queue).
+      const last = d.starts.length > 0 ? d.starts[d.starts.length - 1]! + d.pieces[d.pieces.length - 1]!.length : 0;
+      if ((d.total >= 0 && d.total !== end) || last > end) return this.fail(d, p);
       d.total = end;
     }
     if (d.total >= 0 && end > d.total) return this.fail(d, p);
@@ -137,6 +142,14 @@ export class Reassembly {
   private complete(d: Datagram): Packet | null {
     const h = d.header!;
     this.remove(d);
+    // Pieces never overlap and none lies past the end, so `received === total` means
+    // no hole; the first fragment's header may make the whole too long (RFC 791).
+    if (h.headerLength + d.total > MAX_DATAGRAM) {
+      this.counters.reasmOversize++;
+      this.counters.reasmFails++;
+      for (const piece of d.pieces) piece.release();
+      return null;
+    }
     const whole = Packet.alloc(this.env.pool);
     if (whole === null) {
       this.counters.reasmFails++;
@@ -166,6 +179,8 @@ export class Reassembly {
     d.timer = null;
     this.counters.reasmTimeouts++;
     this.counters.reasmFails++;
+    // RFC 1122 §3.3.2: time exceeded (code 1) when the first fragment had arrived.
+    if (d.header !== null && this.onTimeout !== null) this.onTimeout(d.header, d.headerBytes!, d.pieces[0]!, this.env.clock.now());
     this.discard(d);
   }
 

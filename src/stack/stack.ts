@@ -5,7 +5,7 @@
  * event loop polls it for its timers, and time comes from the clock it is given.
  */
 
-import type { Device, Pollable } from '../link/device.js';
+import type { Device, Pollable, Queue } from '../link/device.js';
 import { FramePool } from '../packet/pool.js';
 import type { Clock } from '../time/clock.js';
 import { TimerSet } from '../time/timers.js';
@@ -57,11 +57,13 @@ export class Stack implements Pollable {
   readonly icmp: Icmp;
   readonly udp: Udp;
   private wakeHandler: (() => void) | null;
+  private readonly queue: Queue;
 
   constructor(readonly options: StackOptions) {
     const device = options.device;
     const queue = device.queues[options.queue ?? 0];
     if (queue === undefined) throw new RangeError(`device ${device.name} has no queue ${options.queue}`);
+    this.queue = queue;
     this.timers = options.timers ?? new TimerSet();
     this.pool = options.pool ?? new FramePool({ slotSize: 2048, slots: 8192 });
     this.wakeHandler = options.wake ?? null;
@@ -117,6 +119,16 @@ export class Stack implements Pollable {
 
   nextEventAt(): number {
     return this.timers.nextDue();
+  }
+
+  /** Detaches from the device and lets go of everything held: queued packets, timers, caches. */
+  close(): void {
+    this.iface.detach(this.queue);
+    this.iface.clear();
+    this.arp.clear();
+    this.ipv4.clear();
+    this.icmp.clear();
+    this.udp.clear();
   }
 
   /** Every counter of every layer, as a plain object (a snapshot). */

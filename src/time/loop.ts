@@ -113,16 +113,23 @@ export class EventLoop {
   private readonly tick = (): void => {
     this.immediate = null;
     if (!this.running) return;
-    if (this.runOnce() > 0) {
+    const busy = this.runOnce() > 0;
+    // A wake() during the pass may have scheduled the next one already.
+    if (this.immediate !== null || !this.running) return;
+    if (busy) {
       this.immediate = setImmediate(this.tick);
       return;
     }
     const next = this.nextEventAt();
     if (next === Infinity) return;
-    const delay = Math.max(0, next - this.clock.now());
+    if (this.sleeping) clearTimeout(this.sleeping);
+    // setTimeout takes at most 2^31 - 1 ms; a later event is reached in steps.
+    const delay = Math.min(MAX_TIMEOUT, Math.max(0, next - this.clock.now()));
     this.sleeping = setTimeout(() => {
       this.sleeping = null;
       this.wake();
     }, delay);
   };
 }
+
+const MAX_TIMEOUT = 0x7fff_ffff;

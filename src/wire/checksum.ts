@@ -138,7 +138,7 @@ export class ChecksumAccumulator {
     return this;
   }
 
-  /** Adds an already folded partial sum at an even position (e.g. a pseudo-header). */
+  /** Adds a folded partial sum as if its bytes stood at the current position (a pseudo-header goes first). */
   addSum(s: number): this {
     this.sum = addSums(this.sum, this.odd ? swap16(s) : s);
     return this;

@@ -184,3 +184,20 @@ test('packet: appendPacket moves ownership; offload info copies', () => {
   a.release();
   assert.equal(released, 2);
 });
+
+test('packet: a view made of a packet with no owner also takes the headroom away', () => {
+  const p = Packet.wrap(bytes(1, 2, 3, 4, 5, 6));
+  p.trimFront(2);
+  const v = p.share();
+  p.prepend(2);
+  assert.deepEqual([...v.toBytes()], [3, 4, 5, 6], 'the view is untouched');
+});
+
+test('packet: a packet of 20,000 pieces releases them all, without recursion', () => {
+  const pool = new FramePool({ slotSize: 64, slots: 20_001 });
+  const p = Packet.alloc(pool, 0)!;
+  for (let i = 0; i < 20_000; i++) p.appendPacket(Packet.alloc(pool, 0)!);
+  assert.equal(pool.inUse, 20_001);
+  p.release();
+  assert.equal(pool.inUse, 0);
+});

@@ -201,3 +201,75 @@ function injectFragment(n: TwoStacks, id: number, offset: number, len: number, m
   emitIpv4Header({ dscp: 0, ecn: 0, totalLength: 20 + len, id, df: false, mf, fragmentOffset: offset, ttl: 64, protocol: IPPROTO_UDP, src: IP_A, dst: IP_B }, b, 14);
   injectRaw(n, b);
 }
+
+test('reassembly: a last fragment that ends before a piece already held drops the datagram (no gaps delivered)', () => {
+  const n = twoStacks();
+  const s = n.b.udp.open().bind(7777);
+  injectFragment(n, 5, 0, 8, true);
+  injectFragment(n, 5, 24, 8, true);
+  injectFragment(n, 5, 16, 8, false);
+  n.run(undefined, 10);
+  assert.equal(s.queued, 0);
+  assert.equal(n.b.ipv4.counters.reasmOks, 0);
+  assert.equal(n.b.ipv4.counters.reasmFails, 1);
+  assert.equal(n.b.ipv4.reassembly.pending, 0);
+});
+
+test('martian sources are dropped: no reply or error is ever sent to a broadcast', () => {
+  const n = twoStacks();
+  n.run(undefined, 10);
+  const echoFrom = (src: number) => {
+    const b = new Uint8Array(14 + 20 + 8);
+    b.set([0x02, 0, 0, 0, 0, 0x02, 0x02, 0, 0, 0, 0, 0x01, 0x08, 0x00]);
+    emitIpv4Header({ dscp: 0, ecn: 0, totalLength: 28, id: 1, df: false, mf: false, fragmentOffset: 0, ttl: 64, protocol: 1, src, dst: IP_B }, b, 14);
+    b[34] = 8;
+    b[36] = 0xf7; // checksum of an echo request with id 0, seq 0
+    b[37] = 0xff;
+    injectRaw(n, b);
+  };
+  for (const src of ['255.255.255.255', '10.0.0.255', '224.0.0.1', '127.0.0.1', '10.0.0.2', '0.0.0.0']) echoFrom(parseIpv4(src));
+  echoFrom(IP_A);
+  n.run(undefined, 10);
+  assert.equal(n.b.ipv4.counters.inMartians, 6);
+  assert.equal(n.b.icmp.counters.outEchoReps, 1, 'only the ping from a real host is answered');
+});
+
+test('a datagram that came as a link-layer broadcast gets no ICMP error', () => {
+  const n = twoStacks();
+  n.run(undefined, 10);
+  const b = new Uint8Array(14 + 20 + 8 + 4);
+  b.set([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02, 0, 0, 0, 0, 0x01, 0x08, 0x00]);
+  emitIpv4Header({ dscp: 0, ecn: 0, totalLength: 32, id: 1, df: false, mf: false, fragmentOffset: 0, ttl: 64, protocol: IPPROTO_UDP, src: IP_A, dst: IP_B }, b, 14);
+  b.set([0x13, 0x88, 0x27, 0x0f, 0, 12, 0, 0], 34);
+  injectRaw(n, b);
+  n.run(undefined, 10);
+  assert.equal(n.b.udp.counters.noPorts, 1);
+  assert.equal(n.b.icmp.counters.outDestUnreachs, 0);
+});
+
+test('a closed stack lets go of everything, and frames that still arrive are released', () => {
+  const n = twoStacks();
+  n.a.icmp.sendEcho(parseIpv4('10.0.0.77'), 1, 1, new Uint8Array(100));
+  n.run(undefined, 10);
+  n.b.close();
+  n.a.icmp.sendEcho(IP_B, 1, 2, new Uint8Array(100));
+  n.run(undefined, 10);
+  n.a.close();
+  n.run(undefined, 10_000);
+  assert.equal(n.loop.timers.size, 0, 'no timer left');
+  assert.equal(n.a.pool.inUse + n.b.pool.inUse + n.devA.pool.inUse + n.devB.pool.inUse, 0, 'every frame back');
+});
+
+test('the IPv4 header lands right even in front of a packet with no headroom', () => {
+  const n = twoStacks();
+  n.run(undefined, 10);
+  const got: Uint8Array[] = [];
+  n.b.udp.open().bind(9).onMessage = (d) => got.push(d.data);
+  // A UDP datagram as a zero-copy sender would hand it: the caller's buffer, no headroom.
+  const udp = new Uint8Array([0x13, 0x88, 0, 9, 0, 11, 0, 0, 1, 2, 3]);
+  const p = Packet.wrap(udp);
+  // A has not resolved B yet: the datagram waits for ARP, then goes.
+  assert.equal(n.a.ipv4.output(p, IPPROTO_UDP, { src: IP_A, dst: IP_B, df: false, tos: 0, ttl: 0 }, n.clock.now()), null);
+  n.run(undefined, 10);
+  assert.deepEqual(got, [Uint8Array.from([1, 2, 3])]);
+});

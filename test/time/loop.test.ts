@@ -59,3 +59,14 @@ test('event loop (real): sleeps until the next timer and wakes on outside input'
   loop.stop();
   assert.deepEqual(fired, ['input', 'timer']);
 });
+
+test('event loop (real): a wake() during a pass does not start a second chain, and stop() leaves nothing behind', async () => {
+  const loop = new EventLoop(new RealClock());
+  let polls = 0;
+  loop.add({ poll: () => { polls++; if (polls === 1) loop.wake(); return 0; }, nextEventAt: () => Infinity });
+  loop.timers.schedule(loop.clock.now() + 60_000, () => {});
+  loop.start();
+  await new Promise((r) => setTimeout(r, 30));
+  loop.stop();
+  assert.equal(polls, 2, 'the first pass and the one its wake() asked for');
+});
