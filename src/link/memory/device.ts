@@ -259,17 +259,24 @@ export class MemoryDevice implements Device, QueueOwner {
     return p;
   }
 
-  private receiveFrame(f: Frame, q: MemoryQueue, hash: number, corruptAt: number, mask: number, passL4: boolean): void {
-    const len = f.length;
-    if (len > this.features.mtu + f.ethLen) {
+  /** A receive frame of `len` bytes (its bytes to be written at `offs[0]`), or null: too long for our MTU, or no buffer (counted). */
+  private wireFrame(q: MemoryQueue, len: number, ethLen: number): Packet | null {
+    if (len > this.features.mtu + ethLen) {
       this.counters.rxOversize++;
       q.stats.rxDrops++;
-      return;
+      return null;
     }
     const p = this.slot(q, this.pool);
+    p?.append(len);
+    return p;
+  }
+
+  private receiveFrame(f: Frame, q: MemoryQueue, hash: number, corruptAt: number, mask: number, passL4: boolean): void {
+    const len = f.length;
+    const p = this.wireFrame(q, len, f.ethLen);
     if (p === null) return;
     const b = p.bufs[0]!;
-    const at = p.append(len);
+    const at = p.offs[0]!;
     f.pkt.copyTo(b, at);
     if (f.finishIp) writeIpv4Checksum(b, at + f.ipOff, f.ipHl);
     let trusted = false;
@@ -311,15 +318,10 @@ export class MemoryDevice implements Device, QueueOwner {
 
   private receiveSegment(f: Frame, i: number, q: MemoryQueue, hash: number, corruptAt: number, mask: number, passL4: boolean): void {
     const len = f.segmentLength(i);
-    if (len > this.features.mtu + f.ethLen) {
-      this.counters.rxOversize++;
-      q.stats.rxDrops++;
-      return;
-    }
-    const p = this.slot(q, this.pool);
+    const p = this.wireFrame(q, len, f.ethLen);
     if (p === null) return;
     const b = p.bufs[0]!;
-    const at = p.append(len);
+    const at = p.offs[0]!;
     writeSegment(f, i, b, at, !passL4);
     if (passL4) {
       p.csumStart = f.l4Off;
