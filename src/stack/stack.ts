@@ -1,6 +1,6 @@
 /**
  * One shard's complete IPv4 stack over a device queue (DESIGN.md, src/stack):
- * interface (L2), ARP, IPv4 with fragmentation and reassembly, ICMP, UDP; TCP joins it next.
+ * interface (L2), ARP, IPv4 with fragmentation and reassembly, ICMP, UDP and TCP.
  * It is sans-IO: the device queue calls it with bursts and pulls frames from it, the
  * event loop polls it for its timers, and time comes from the clock it is given.
  */
@@ -17,6 +17,7 @@ import { Icmp, type IcmpOptions } from './icmp.js';
 import { NetworkInterface } from './interface.js';
 import { Ipv4, type Ipv4Options } from './ipv4.js';
 import { Udp, type UdpOptions } from './udp.js';
+import { Tcp, type TcpOptions } from './tcp/index.js';
 
 export interface StackOptions {
   device: Device;
@@ -37,6 +38,7 @@ export interface StackOptions {
   ipv4?: Ipv4Options;
   icmp?: IcmpOptions;
   udp?: UdpOptions;
+  tcp?: TcpOptions;
 }
 
 /** Parses 'a.b.c.d/n' into an address and a prefix length, or throws a clear error. */
@@ -56,6 +58,7 @@ export class Stack implements Pollable {
   readonly ipv4: Ipv4;
   readonly icmp: Icmp;
   readonly udp: Udp;
+  readonly tcp: Tcp;
   private wakeHandler: (() => void) | null;
   private readonly queue: Queue;
 
@@ -86,8 +89,10 @@ export class Stack implements Pollable {
     this.icmp = new Icmp(this.env, this.ipv4, options.icmp);
     this.ipv4.icmp = this.icmp;
     this.udp = new Udp(this.env, this.ipv4, options.udp);
+    this.tcp = new Tcp(this.env, options.tcp);
     this.ipv4.register(this.icmp);
     this.ipv4.register(this.udp);
+    this.ipv4.register(this.tcp);
     this.iface.arp = this.arp;
     this.iface.ipv4 = this.ipv4;
     this.iface.attach(queue);
@@ -139,6 +144,7 @@ export class Stack implements Pollable {
       ipv4: this.ipv4.counters,
       icmp: this.icmp.counters,
       udp: this.udp.counters,
+      tcp: this.tcp.counters,
     });
   }
 }

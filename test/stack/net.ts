@@ -4,6 +4,8 @@ import { EventLoop } from '../../src/time/loop.js';
 import { VirtualClock } from '../../src/time/clock.js';
 import { Stack, type StackOptions } from '../../src/stack/stack.js';
 import { parseIpv4 } from '../../src/wire/addr.js';
+import { CaptureDevice } from '../../src/link/capture.js';
+import type { PcapWriter } from '../../src/link/pcap.js';
 
 export const IP_A = parseIpv4('10.0.0.1');
 export const IP_B = parseIpv4('10.0.0.2');
@@ -26,6 +28,8 @@ export interface TwoStacksOptions {
   bToA?: FaultConfig;
   device?: Partial<MemoryDeviceOptions>;
   stack?: Partial<StackOptions>;
+  /** Captures what stack A sends and receives. */
+  captureA?: PcapWriter;
 }
 
 /** Stacks A (10.0.0.1/24) and B (10.0.0.2/24) on a memory wire. */
@@ -36,7 +40,7 @@ export function twoStacks(o: TwoStacksOptions = {}): TwoStacks {
   const devA = new MemoryDevice({ name: 'a', mac: 0x02_00_00_00_00_01, ...o.device });
   const devB = new MemoryDevice({ name: 'b', mac: 0x02_00_00_00_00_02, ...o.device });
   const wire = new MemoryWire(devA, devB, { aToB: o.aToB, bToA: o.bToA, seed });
-  const a = new Stack({ device: devA, address: '10.0.0.1/24', clock, timers: loop.timers, seed: seed * 2 + 1, ...o.stack });
+  const a = new Stack({ device: o.captureA ? new CaptureDevice(devA, o.captureA, clock) : devA, address: '10.0.0.1/24', clock, timers: loop.timers, seed: seed * 2 + 1, ...o.stack });
   const b = new Stack({ device: devB, address: '10.0.0.2/24', clock, timers: loop.timers, seed: seed * 2 + 2, ...o.stack });
   for (const p of wire.pollables()) loop.add(p);
   const run = (done?: () => boolean, ms = 60_000): boolean => {

@@ -1,0 +1,1317 @@
+/**
+ * One TCP connection: the RFC 9293 state machine (§3.10), reliability (RFC 6298 RTO,
+ * RFC 5681 fast retransmit, RFC 6582 NewReno recovery, RFC 3042 limited transmit),
+ * flow control (RFC 7323 window scaling, sender and receiver SWS avoidance, persist
+ * timer), delayed ACKs, Nagle, keepalive, TIME_WAIT and FIN_WAIT_2 timeouts.
+ *
+ * Receive (`segmentArrives`) only updates state and marks what must be sent (an ACK,
+ * data the window now allows); transmit (`output`) is pulled by the Tcp, one segment
+ * at a time, built at that moment so it carries the newest ACK and window.
+ */
+import { Packet, GSO_TCPV4 } from '../../packet/packet.js';
+import { writeU16, writeU32 } from '../../wire/addr.js';
+import { finish, pseudoHeaderSum } from '../../wire/checksum.js';
+import { seqAdd, seqGeq, seqGt, seqLeq, seqLt, seqSub } from '../../wire/seq.js';
+import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN } from '../../wire/tcp.js';
+import { L4_HEADROOM } from '../l4.js';
+import type { CongestionControl } from './congestion.js';
+import { EV_CLOSE, EV_CONNECT, EV_END, EV_READABLE, EV_WRITABLE, tcpError, type EventTarget, type TcpError, type TcpErrorCode } from './events.js';
+import type { TcpListener } from './listener.js';
+import type { ResolvedTcpOptions } from './options.js';
+import { InOrderQueue, OOO_FULL, OutOfOrderQueue } from './recv-queue.js';
+import { RttEstimator } from './rtt.js';
+import { packetSum, type SegmentInfo } from './segment.js';
+import { SendBuffer } from './send-buffer.js';
+import {
+  CLOSE_WAIT, CLOSED, CLOSING, ESTABLISHED, FIN_WAIT_1, FIN_WAIT_2, LAST_ACK, STATE_NAMES, SYN_RECEIVED, SYN_SENT, TIME_WAIT,
+  type TcpStateName,
+} from './state.js';
+import type { Timer } from '../../time/timers.js';
+import type { Tcp } from './tcp.js';
+
+/** RFC 9293 §3.7.1: the MSS to assume when the peer sends none. */
+export const DEFAULT_MSS = 536;
+const MIN_MSS = 88;
+
+const LONG_NONE = 0;
+const LONG_KEEPALIVE = 1;
+const LONG_FIN_WAIT_2 = 2;
+const LONG_TIME_WAIT = 3;
+
+function shiftFor(buffer: number): number {
+  let s = 0;
+  while (s < 14 && buffer >>> s > 65535) s++;
+  return s;
+}
+
+export class TcpConnection implements EventTarget {
+  // --- identity and bookkeeping (owned by Tcp) ---
+  hashNext: TcpConnection | null = null;
+  inReady = false;
+  events = 0;
+  inEventQueue = false;
+  /** The listener while in its SYN queue or accept queue. */
+  listener: TcpListener | null = null;
+  inAcceptQueue = false;
+  readonly passive: boolean;
+
+  // --- callbacks ---
+  onConnect: (() => void) | null = null;
+  onReadable: (() => void) | null = null;
+  onWritable: (() => void) | null = null;
+  onEnd: (() => void) | null = null;
+  onClose: ((error?: TcpError) => void) | null = null;
+
+  /** Numeric state (state.ts); `stateName` for people. */
+  state = CLOSED;
+
+  // --- send sequence space ---
+  iss = 0;
+  sndUna = 0;
+  sndNxt = 0;
+  /** The highest sequence number sent (+1): what RTO/loss recovery goes back from. */
+  sndMax = 0;
+  sndWnd = 0;
+  private maxSndWnd = 0;
+  private sndWl1 = 0;
+  private sndWl2 = 0;
+  sndMss = DEFAULT_MSS;
+  private sndScale = 0;
+  /** Sequence number of the first byte in the send buffer. */
+  private bufSeq = 0;
+  private finQueued = false;
+  /** Sequence number of our FIN (valid when finQueued). */
+  private finSeq = 0;
+
+  // --- receive sequence space ---
+  irs = 0;
+  rcvNxt = 0;
+  /** Right edge of the window we last announced. */
+  private rcvAdv = 0;
+  private rcvScale = 0;
+  private readonly ourScale: number;
+  /** The peer's SYN offered window scaling (a SYN-ACK answers with ours only then, RFC 7323 §1.3). */
+  private scaleOk = false;
+  private rcvBuf: number;
+  readonly advMss: number;
+  /** Largest segment seen from the peer (for "full-sized", RFC 1122 §4.2.3.2). */
+  private rcvMss = DEFAULT_MSS;
+  private rcvUnacked = 0;
+  /** Duplicate ACKs owed for out-of-order segments of this burst. */
+  private dupAcksOwed = 0;
+  private peerFin = false;
+
+  // --- buffers ---
+  private readonly sbuf: SendBuffer;
+  private readonly rq = new InOrderQueue();
+  private readonly ooo: OutOfOrderQueue;
+
+  // --- what output should send ---
+  private synPending = false;
+  private ackPending = false;
+  private rexmitPending = false;
+  private probePending = false;
+  private forceSend = false;
+
+  // --- reliability ---
+  private readonly rtt: RttEstimator;
+  cc: CongestionControl;
+  private timing = false;
+  private rttSeq = 0;
+  private rttTime = 0;
+  private retries = 0;
+  private dupAcks = 0;
+  private inRecovery = false;
+  private recover = 0;
+  private persistMode = false;
+  private persistBackoff = 0;
+
+  // --- timers (one object each, re-armed) ---
+  private readonly rtxTimer: Timer;
+  private readonly delackTimer: Timer;
+  private readonly longTimer: Timer;
+  private longMode = LONG_NONE;
+
+  // --- user-facing flags ---
+  noDelay: boolean;
+  private keepAlive: boolean;
+  private kaIdle: number;
+  private kaInterval: number;
+  private kaCount: number;
+  private kaProbes = 0;
+  private lastRecv = 0;
+  /** When data was last sent (for the restart window after idle). */
+  private lastSend = 0;
+  private userClosed = false;
+  private wantWritable = false;
+  private endDelivered = false;
+  private closeDelivered = false;
+  private closeError: TcpError | null = null;
+  private closePending = false;
+  /** Bytes the application wrote / read. */
+  bytesWritten = 0;
+  bytesRead = 0;
+
+  constructor(
+    private readonly tcp: Tcp,
+    readonly localAddress: number,
+    readonly localPort: number,
+    readonly remoteAddress: number,
+    readonly remotePort: number,
+    readonly opts: ResolvedTcpOptions,
+    passive: boolean,
+  ) {
+    this.passive = passive;
+    const env = tcp.env;
+    this.sbuf = new SendBuffer(tcp.blocks);
+    this.rcvBuf = opts.recvBuffer;
+    this.ourScale = opts.windowScaling ? shiftFor(opts.recvBuffer) : 0;
+    this.ooo = new OutOfOrderQueue(opts.oooMaxSegments, opts.oooMaxBytes > 0 ? opts.oooMaxBytes : opts.recvBuffer);
+    const mtu = Math.min(env.features.mtu, remoteAddress ? env.pathMtu(remoteAddress) : env.features.mtu);
+    this.advMss = Math.max(MIN_MSS, Math.min(mtu - 40, opts.mss));
+    this.rtt = new RttEstimator(opts.minRto, opts.maxRto, opts.initialRto);
+    this.cc = opts.congestion(DEFAULT_MSS, this.initialWindow(DEFAULT_MSS));
+    this.noDelay = opts.noDelay;
+    this.keepAlive = opts.keepAlive;
+    this.kaIdle = opts.keepAliveIdle;
+    this.kaInterval = opts.keepAliveInterval;
+    this.kaCount = opts.keepAliveCount;
+    const timers = env.timers;
+    this.rtxTimer = timers.create((now) => this.onRtxTimer(now));
+    this.delackTimer = timers.create(() => this.onDelackTimer());
+    this.longTimer = timers.create((now) => this.onLongTimer(now));
+  }
+
+  private initialWindow(mss: number): number {
+    // RFC 6928: min(IW·MSS, max(2·MSS, 14600)) for IW=10; other IWs scale plainly.
+    const iw = this.opts.initialWindow;
+    return iw === 10 ? Math.min(10 * mss, Math.max(2 * mss, 14600)) : iw * mss;
+  }
+
+  // ================================================================ public API
+
+  get stateName(): TcpStateName {
+    return STATE_NAMES[this.state]!;
+  }
+
+  /** Bytes waiting to be read. */
+  get readableLength(): number {
+    return this.rq.length;
+  }
+
+  /** Bytes written and not yet acknowledged. */
+  get writableLength(): number {
+    return this.sbuf.length;
+  }
+
+  /** Bytes acknowledged by the peer. */
+  get bytesSent(): number {
+    return this.bytesWritten - this.sbuf.length;
+  }
+
+  get bytesReceived(): number {
+    return this.bytesRead + this.rq.length;
+  }
+
+  /** The peer has sent FIN (no more data will arrive after what is queued). */
+  get ended(): boolean {
+    return this.peerFin;
+  }
+
+  /** The RTO now (ms), SRTT (ms), and the congestion window (bytes): for tests and stats. */
+  get rto(): number {
+    return this.rtt.rto;
+  }
+
+  get srtt(): number {
+    return this.rtt.srtt;
+  }
+
+  get cwnd(): number {
+    return this.cc.cwnd;
+  }
+
+  /** The send shift we apply to the peer's windows and the one we apply to ours. */
+  get windowScales(): { send: number; receive: number } {
+    return { send: this.sndScale, receive: this.rcvScale };
+  }
+
+  /**
+   * Copies up to free send-buffer space from `bytes` into the send buffer; returns how
+   * many bytes it took (0 when full: back pressure, `onWritable` follows; 0 also once
+   * the connection is shut down for writing or closed).
+   */
+  write(bytes: Uint8Array, offset = 0, length = bytes.length - offset): number {
+    const st = this.state;
+    if (this.finQueued || !(st === ESTABLISHED || st === CLOSE_WAIT || st === SYN_SENT || st === SYN_RECEIVED)) return 0;
+    const free = this.opts.sendBuffer - this.sbuf.length;
+    const n = length < free ? length : free;
+    if (n < length) this.wantWritable = true;
+    if (n <= 0) return 0;
+    this.sbuf.write(bytes, offset, n);
+    this.bytesWritten += n;
+    if (st === ESTABLISHED || st === CLOSE_WAIT) this.tcp.markReady(this, true);
+    return n;
+  }
+
+  /** Received bytes (a copy, up to `max`), or null when none are queued. */
+  read(max = Infinity): Uint8Array | null {
+    if (this.rq.length === 0) return null;
+    const out = this.rq.read(max);
+    if (out === null) return null;
+    this.bytesRead += out.length;
+    this.afterRead();
+    return out;
+  }
+
+  private afterRead(): void {
+    if (this.rq.length === 0 && this.peerFin && !this.endDelivered) this.tcp.queueEvent(this, EV_END);
+    if (this.rq.length === 0 && this.closePending) {
+      this.closePending = false;
+      this.tcp.queueEvent(this, EV_CLOSE);
+    }
+    this.maybeWindowUpdate();
+  }
+
+  /** Copies up to `length` received bytes into `dst` at `offset`; returns how many (0 when none are queued). */
+  readInto(dst: Uint8Array, offset = 0, length = dst.length - offset): number {
+    const n = this.rq.readInto(dst, offset, length);
+    if (n === 0) return 0;
+    this.bytesRead += n;
+    this.afterRead();
+    return n;
+  }
+
+  /** Sends FIN after the queued data (half-close: reading goes on). */
+  shutdown(): void {
+    this.queueFin();
+  }
+
+  /** Graceful close: FIN after the queued data; data that arrives later is discarded. RST if unread data is left (RFC 2525). */
+  close(): void {
+    if (this.userClosed) return;
+    this.userClosed = true;
+    if (this.state === CLOSED) {
+      this.rq.clear();
+      if (this.closePending) {
+        this.closePending = false;
+        this.tcp.queueEvent(this, EV_CLOSE);
+      }
+      return;
+    }
+    if (this.rq.length > 0 || (this.state === SYN_SENT && this.sbuf.length === 0)) {
+      this.abort();
+      return;
+    }
+    this.queueFin();
+    if (this.state === FIN_WAIT_2) this.armLong(LONG_FIN_WAIT_2, this.tcp.env.clock.now() + this.opts.finWait2Timeout);
+  }
+
+  /** Abortive close: RST (in a synchronized state) and all state dropped; onClose() without error. */
+  abort(): void {
+    this.userClosed = true;
+    const st = this.state;
+    if (st === CLOSED) {
+      this.rq.clear();
+      if (this.closePending) {
+        this.closePending = false;
+        this.tcp.queueEvent(this, EV_CLOSE);
+      }
+      return;
+    }
+    if (st === SYN_RECEIVED || st === ESTABLISHED || st === FIN_WAIT_1 || st === FIN_WAIT_2 || st === CLOSE_WAIT) {
+      this.tcp.queueReset(this.localAddress, this.remoteAddress, this.localPort, this.remotePort, this.sndNxt, this.rcvNxt, TCP_RST | TCP_ACK);
+    }
+    this.destroy(null);
+    this.rq.clear();
+  }
+
+  setNoDelay(on = true): void {
+    this.noDelay = on;
+    if (on) this.tcp.markReady(this, true);
+  }
+
+  setKeepAlive(on: boolean, idle?: number, interval?: number, count?: number): void {
+    this.keepAlive = on;
+    if (idle !== undefined) this.kaIdle = idle;
+    if (interval !== undefined) this.kaInterval = interval;
+    if (count !== undefined) this.kaCount = count;
+    if (on) {
+      if (this.state === ESTABLISHED || this.state === CLOSE_WAIT) {
+        this.lastRecv = this.tcp.env.clock.now();
+        this.armLong(LONG_KEEPALIVE, this.lastRecv + this.kaIdle);
+      }
+    } else if (this.longMode === LONG_KEEPALIVE) {
+      this.cancelLong();
+    }
+  }
+
+  // ================================================================ opening (called by Tcp)
+
+  /** Active open: SYN_SENT, SYN queued. */
+  openActive(now: number): void {
+    this.iss = this.tcp.isnFor(this, now);
+    this.initSend();
+    this.setState(SYN_SENT);
+    this.synPending = true;
+    this.tcp.markReady(this, true);
+  }
+
+  /** Passive open from a SYN the listener accepted: SYN_RECEIVED, SYN-ACK queued. */
+  openPassive(s: SegmentInfo, now: number): void {
+    this.iss = this.tcp.isnFor(this, now);
+    this.initSend();
+    this.irs = s.seq;
+    this.rcvNxt = seqAdd(s.seq, 1);
+    this.rcvAdv = this.rcvNxt;
+    this.negotiate(s);
+    this.sndWnd = s.window; // never scaled in a SYN
+    this.maxSndWnd = this.sndWnd;
+    this.sndWl1 = s.seq;
+    this.sndWl2 = this.iss;
+    this.lastRecv = now;
+    this.setState(SYN_RECEIVED);
+    this.synPending = true;
+    this.tcp.markReady(this, false);
+  }
+
+  private initSend(): void {
+    this.sndUna = this.sndNxt = this.sndMax = this.iss;
+    this.bufSeq = seqAdd(this.iss, 1);
+    this.recover = this.iss;
+  }
+
+  private negotiate(s: SegmentInfo): void {
+    const peerMss = s.mss > 0 ? s.mss : DEFAULT_MSS;
+    if (this.opts.windowScaling && s.wscale >= 0) {
+      this.sndScale = s.wscale > 14 ? 14 : s.wscale;
+      this.rcvScale = this.ourScale;
+      this.scaleOk = true;
+    } else {
+      this.sndScale = 0;
+      this.rcvScale = 0;
+      if (this.rcvBuf > 65535) this.rcvBuf = 65535;
+    }
+    const env = this.tcp.env;
+    const pmtu = env.pathMtu(this.remoteAddress);
+    this.sndMss = Math.max(MIN_MSS, Math.min(peerMss, pmtu - 40, this.opts.mss));
+    this.rcvMss = Math.min(this.advMss, DEFAULT_MSS);
+    this.cc = this.opts.congestion(this.sndMss, this.initialWindow(this.sndMss));
+  }
+
+  /** Fragmentation needed (RFC 1191): a smaller MSS, and what is in flight goes again in smaller pieces. */
+  pathMtuChanged(mtu: number, seq: number): void {
+    if (this.state === CLOSED || this.state === TIME_WAIT) return;
+    if (!(seqGeq(seq, this.sndUna) && seqLt(seq, this.sndMax))) return;
+    const mss = Math.max(MIN_MSS, mtu - 40);
+    if (mss >= this.sndMss) return;
+    this.sndMss = mss;
+    if (this.cc.cwnd < mss) this.cc.cwnd = mss;
+    this.sndNxt = this.sndUna;
+    this.timing = false;
+    this.tcp.markReady(this, false);
+  }
+
+  /** A hard ICMP error for a connection attempt (RFC 1122 §4.2.3.9: abort only while opening). */
+  icmpUnreachable(code: TcpErrorCode, seq: number): void {
+    if (this.state !== SYN_SENT) return;
+    if (!(seqGeq(seq, this.sndUna) && seqLeq(seq, this.sndMax))) return;
+    this.tcp.counters.connectFailures++;
+    this.destroy(tcpError(code));
+  }
+
+  /** Fails before any segment was sent (no route). */
+  failNow(code: TcpErrorCode): void {
+    this.tcp.counters.connectFailures++;
+    this.closeError = tcpError(code);
+    this.tcp.queueEvent(this, EV_CLOSE);
+  }
+
+  // ================================================================ receive
+
+  /** A segment for this connection; `p` is its payload (header trimmed), owned from here on. */
+  segmentArrives(s: SegmentInfo, p: Packet, now: number): void {
+    const st = this.state;
+    if (st === SYN_SENT) {
+      p.release();
+      this.synSentArrives(s, now);
+      return;
+    }
+    if (st === CLOSED) {
+      p.release();
+      return;
+    }
+    const flags = s.flags;
+    const counters = this.tcp.counters;
+    this.lastRecv = now;
+    this.kaProbes = 0;
+
+    // --- 1. acceptability (RFC 9293 §3.10.7.4, first check) ---
+    const segLen = p.length + (flags & TCP_SYN ? 1 : 0) + (flags & TCP_FIN ? 1 : 0);
+    let rcvWnd = seqSub(this.rcvAdv, this.rcvNxt);
+    if (rcvWnd < 0) rcvWnd = 0;
+    let seq = s.seq;
+    let ok: boolean;
+    if (segLen === 0) {
+      ok = rcvWnd === 0 ? seq === this.rcvNxt : seqGeq(seq, this.rcvNxt) && seqLt(seq, seqAdd(this.rcvNxt, rcvWnd));
+    } else if (rcvWnd === 0) {
+      ok = false;
+    } else {
+      const end = seqAdd(seq, segLen - 1);
+      ok =
+        (seqGeq(seq, this.rcvNxt) && seqLt(seq, seqAdd(this.rcvNxt, rcvWnd))) ||
+        (seqGeq(end, this.rcvNxt) && seqLt(end, seqAdd(this.rcvNxt, rcvWnd)));
+    }
+    if (!ok) {
+      p.release();
+      if (flags & TCP_RST) return;
+      if (st === SYN_RECEIVED && flags & TCP_SYN && seq === this.irs) {
+        // Our SYN-ACK was lost (the peer's SYN again), or simultaneous open (its SYN-ACK).
+        if (flags & TCP_ACK && seqGt(s.ack, this.sndUna) && seqLeq(s.ack, this.sndMax)) {
+          this.sndUna = s.ack;
+          if (seqLt(this.sndNxt, this.sndUna)) this.sndNxt = this.sndUna;
+          this.sndWnd = s.window;
+          this.sndWl1 = seq;
+          this.sndWl2 = s.ack;
+          this.establish(now);
+          this.ackNow();
+        } else {
+          this.synPending = true;
+          this.sndNxt = this.iss;
+          this.tcp.markReady(this, false);
+        }
+        return;
+      }
+      if (st === TIME_WAIT && flags & TCP_FIN) this.armLong(LONG_TIME_WAIT, now + 2 * this.opts.msl);
+      // An unacceptable segment that does not start past rcvNxt (an old duplicate, or data
+      // against our zero window) may still carry news in its ACK field (RFC 9293 §3.10.7.4:
+      // "special allowance should be made to accept valid ACKs"): after a timeout both ends
+      // resend old data, and ignoring those ACKs would stall both.
+      if (flags & TCP_ACK && !(flags & TCP_SYN) && st !== SYN_RECEIVED && seqLeq(seq, this.rcvNxt) && seqGeq(s.ack, this.sndUna) && seqLeq(s.ack, this.sndMax)) {
+        if (seqGt(s.ack, this.sndUna)) {
+          this.newAck(s.ack, now);
+          if (this.state === CLOSED) return;
+        }
+        if (seq === this.rcvNxt && (seqLt(this.sndWl1, seq) || (this.sndWl1 === seq && seqLeq(this.sndWl2, s.ack)))) {
+          const wnd = s.window << this.sndScale;
+          const opened = wnd > this.sndWnd;
+          this.sndWnd = wnd;
+          if (wnd > this.maxSndWnd) this.maxSndWnd = wnd;
+          this.sndWl1 = seq;
+          this.sndWl2 = s.ack;
+          if (opened) this.windowOpened();
+        }
+      }
+      // Zero-window and keepalive probes (one below rcvNxt) are expected; anything else is counted.
+      if (!(segLen <= 1 && seq === seqAdd(this.rcvNxt, -1))) counters.drops.outOfWindow++;
+      this.ackNow();
+      return;
+    }
+
+    // --- trim to the window ---
+    let syn = flags & TCP_SYN;
+    let fin = flags & TCP_FIN;
+    if (seqLt(seq, this.rcvNxt)) {
+      let d = seqSub(this.rcvNxt, seq);
+      if (syn) {
+        syn = 0;
+        d--;
+      }
+      if (d >= p.length) {
+        if (d > p.length) fin = 0;
+        p.trimFront(p.length);
+      } else {
+        p.trimFront(d);
+      }
+      seq = this.rcvNxt;
+    }
+    const over = seqSub(seqAdd(seq, p.length), seqAdd(this.rcvNxt, rcvWnd));
+    if (over > 0) {
+      p.trimBack(over);
+      fin = 0;
+    }
+
+    // --- 2. RST (RFC 5961 §3: exact match resets, in-window gets a challenge ACK) ---
+    if (flags & TCP_RST) {
+      p.release();
+      if (s.seq !== this.rcvNxt) {
+        counters.challengeAcks++;
+        this.ackNow();
+        return;
+      }
+      counters.resetsReceived++;
+      if (st === SYN_RECEIVED) {
+        this.destroy(this.passive ? null : tcpError('ECONNREFUSED'));
+      } else if (st === ESTABLISHED || st === FIN_WAIT_1 || st === FIN_WAIT_2 || st === CLOSE_WAIT) {
+        this.destroy(tcpError('ECONNRESET'));
+      } else {
+        this.destroy(null);
+      }
+      return;
+    }
+
+    // --- 4. SYN in a synchronized state: challenge ACK (RFC 5961 §4) ---
+    if (syn) {
+      p.release();
+      counters.challengeAcks++;
+      this.ackNow();
+      return;
+    }
+
+    // --- 5. ACK ---
+    if (!(flags & TCP_ACK)) {
+      p.release();
+      return;
+    }
+    const ack = s.ack;
+    if (st === SYN_RECEIVED) {
+      if (seqGt(ack, this.sndUna) && seqLeq(ack, this.sndMax)) {
+        this.sndWnd = s.window << this.sndScale;
+        this.sndWl1 = s.seq;
+        this.sndWl2 = ack;
+        this.establish(now);
+        if (this.state !== ESTABLISHED) {
+          p.release();
+          return;
+        }
+      } else {
+        p.release();
+        counters.drops.badAck++;
+        this.tcp.queueReset(this.localAddress, this.remoteAddress, this.localPort, this.remotePort, ack, 0, TCP_RST);
+        return;
+      }
+    }
+    // RFC 5961 §5: an ACK for data not yet sent, or older than one window before SND.UNA,
+    // is answered with an ACK and dropped.
+    if (seqGt(ack, this.sndMax) || seqLt(ack, seqAdd(this.sndUna, -this.maxSndWnd - 1))) {
+      p.release();
+      counters.drops.badAck++;
+      this.ackNow();
+      return;
+    }
+    const wnd = s.window << this.sndScale;
+    if (seqGt(ack, this.sndUna)) {
+      this.newAck(ack, now);
+      if (this.state === CLOSED) {
+        p.release();
+        return;
+      }
+    } else if (ack === this.sndUna && p.length === 0 && !fin && wnd === this.sndWnd && this.sndMax !== this.sndUna) {
+      this.dupAck();
+    }
+    if (seqLt(this.sndWl1, s.seq) || (this.sndWl1 === s.seq && seqLeq(this.sndWl2, ack))) {
+      const opened = wnd > this.sndWnd;
+      this.sndWnd = wnd;
+      if (wnd > this.maxSndWnd) this.maxSndWnd = wnd;
+      this.sndWl1 = s.seq;
+      this.sndWl2 = ack;
+      if (opened) this.windowOpened();
+    }
+
+    // --- 6-7. data ---
+    const cur = this.state;
+    if (p.length > 0) {
+      if (cur === ESTABLISHED || cur === FIN_WAIT_1 || cur === FIN_WAIT_2) {
+        if (seq === this.rcvNxt) {
+          const n = p.length;
+          if (n > this.rcvMss) this.rcvMss = n > this.advMss ? this.advMss : n;
+          counters.bytesIn += n;
+          this.rcvNxt = seqAdd(this.rcvNxt, n);
+          const discard = this.userClosed;
+          if (discard) p.release();
+          else this.rq.push(p);
+          if (!this.ooo.empty) {
+            this.rcvNxt = this.ooo.drain(this.rcvNxt, this.rq, discard);
+            if (this.ooo.finEnd >= 0 && seqAdd(this.rcvNxt, 1) === this.ooo.finEnd) fin = TCP_FIN;
+            if (this.ooo.empty) this.ooo.finEnd = -1;
+            this.ackNow(); // filled a gap
+          } else {
+            this.rcvUnacked += n;
+            if (this.opts.delayedAck === 0 || this.rcvUnacked >= 2 * this.rcvMss) this.ackNow();
+            else if (!this.ackPending && !this.delackTimer.armed) this.tcp.env.timers.arm(this.delackTimer, now + this.opts.delayedAck);
+          }
+          if (!discard) this.tcp.queueEvent(this, EV_READABLE);
+        } else {
+          // Out of order: hold it, ACK at once: one duplicate ACK per segment, even when a
+          // burst brings several (the sender counts them for fast retransmit).
+          const end = seqAdd(seq, p.length);
+          if (this.ooo.insert(seq, p) === OOO_FULL) counters.drops.oooQueueFull++;
+          else if (fin) this.ooo.finEnd = seqAdd(end, 1);
+          fin = 0;
+          if (this.dupAcksOwed < 8) this.dupAcksOwed++;
+          this.ackNow();
+        }
+      } else {
+        p.release();
+      }
+    } else {
+      p.release();
+      if (fin && seq !== this.rcvNxt) {
+        // A bare FIN past a gap: remember it.
+        if (cur === ESTABLISHED || cur === FIN_WAIT_1 || cur === FIN_WAIT_2) this.ooo.finEnd = seqAdd(seq, 1);
+        fin = 0;
+        this.ackNow();
+      }
+    }
+
+    // --- 8. FIN ---
+    if (fin && this.state !== CLOSED) this.finArrives(now);
+  }
+
+  private synSentArrives(s: SegmentInfo, now: number): void {
+    const flags = s.flags;
+    const hasAck = (flags & TCP_ACK) !== 0;
+    if (hasAck && (seqLeq(s.ack, this.iss) || seqGt(s.ack, this.sndMax))) {
+      if (!(flags & TCP_RST)) {
+        this.tcp.counters.drops.badAck++;
+        this.tcp.queueReset(this.localAddress, this.remoteAddress, this.localPort, this.remotePort, s.ack, 0, TCP_RST);
+      }
+      return;
+    }
+    if (flags & TCP_RST) {
+      if (hasAck) {
+        this.tcp.counters.resetsReceived++;
+        this.tcp.counters.connectFailures++;
+        this.destroy(tcpError('ECONNREFUSED'));
+      }
+      return;
+    }
+    if (!(flags & TCP_SYN)) return;
+    this.irs = s.seq;
+    this.rcvNxt = seqAdd(s.seq, 1);
+    this.rcvAdv = seqAdd(this.rcvNxt, Math.min(this.rcvBuf, 65535)); // what our SYN offered
+    this.negotiate(s);
+    this.lastRecv = now;
+    if (hasAck) {
+      if (this.timing && this.retries === 0) this.rtt.sample(now - this.rttTime);
+      this.timing = false;
+      this.retries = 0;
+      this.rtt.backoff = 0;
+      this.sndUna = s.ack;
+      if (seqLt(this.sndNxt, this.sndUna)) this.sndNxt = this.sndUna;
+      this.sndWnd = s.window; // not scaled in a SYN
+      this.maxSndWnd = this.sndWnd;
+      this.sndWl1 = s.seq;
+      this.sndWl2 = s.ack;
+      this.tcp.env.timers.cancel(this.rtxTimer);
+      this.setState(this.finQueued ? FIN_WAIT_1 : ESTABLISHED);
+      this.afterEstablished(now);
+      this.tcp.queueEvent(this, EV_CONNECT);
+      this.ackNow();
+      if (this.sbuf.length > 0 || this.finQueued) this.tcp.markReady(this, false);
+    } else {
+      // Simultaneous open (RFC 9293 §3.5, figure 7).
+      this.sndWnd = s.window;
+      this.maxSndWnd = this.sndWnd;
+      this.sndWl1 = s.seq;
+      this.sndWl2 = this.iss;
+      this.setState(SYN_RECEIVED);
+      this.synPending = true;
+      this.sndNxt = this.iss;
+      this.tcp.markReady(this, false);
+    }
+  }
+
+  private establish(now: number): void {
+    this.sndUna = seqGt(this.sndWl2, this.sndUna) ? this.sndWl2 : this.sndUna;
+    if (seqLt(this.sndNxt, this.sndUna)) this.sndNxt = this.sndUna;
+    if (this.timing && this.retries === 0) this.rtt.sample(now - this.rttTime);
+    this.timing = false;
+    this.retries = 0;
+    this.rtt.backoff = 0;
+    if (this.sndUna === this.sndMax) this.tcp.env.timers.cancel(this.rtxTimer);
+    if (this.sndWnd > this.maxSndWnd) this.maxSndWnd = this.sndWnd;
+    this.setState(ESTABLISHED);
+    if (this.finQueued) this.setState(FIN_WAIT_1); // close() while in SYN_RECEIVED
+    this.afterEstablished(now);
+    if (this.passive) {
+      if (this.listener !== null && !this.listener.established(this)) {
+        // Accept queue full: give up on this one (counted by the listener).
+        this.tcp.queueReset(this.localAddress, this.remoteAddress, this.localPort, this.remotePort, this.sndNxt, this.rcvNxt, TCP_RST | TCP_ACK);
+        this.destroy(null);
+        return;
+      }
+    } else {
+      this.tcp.queueEvent(this, EV_CONNECT);
+    }
+    if (this.sbuf.length > 0 || this.finQueued) this.tcp.markReady(this, false);
+  }
+
+  private afterEstablished(now: number): void {
+    if (this.keepAlive) this.armLong(LONG_KEEPALIVE, now + this.kaIdle);
+  }
+
+  private newAck(ack: number, now: number): void {
+    const acked = seqSub(ack, this.sndUna);
+    const flight = seqSub(this.sndNxt, this.sndUna);
+    let dataAcked = acked;
+    if (this.sndUna === this.iss) dataAcked--; // our SYN
+    const finAcked = this.finQueued && seqGt(ack, this.finSeq);
+    if (finAcked) dataAcked--;
+    if (dataAcked > 0) {
+      this.sbuf.consume(dataAcked);
+      this.bufSeq = seqAdd(this.bufSeq, dataAcked);
+    }
+    this.sndUna = ack;
+    if (seqLt(this.sndNxt, ack)) this.sndNxt = ack;
+    if (this.timing && seqGeq(ack, this.rttSeq)) {
+      this.rtt.sample(now - this.rttTime);
+      this.timing = false;
+    }
+    this.retries = 0;
+    this.rtt.backoff = 0;
+    const mss = this.sndMss;
+    if (this.inRecovery) {
+      if (seqGeq(ack, this.recover)) {
+        this.inRecovery = false;
+        this.dupAcks = 0;
+        this.cc.onRecoveryEnd(seqSub(this.sndNxt, this.sndUna), mss, now);
+      } else {
+        // Partial ACK (RFC 6582 §3.2 step 5): retransmit the next hole, deflate.
+        this.rexmitPending = true;
+        let cw = this.cc.cwnd - acked;
+        if (acked >= mss) cw += mss;
+        this.cc.cwnd = cw > mss ? cw : mss;
+      }
+    } else {
+      this.dupAcks = 0;
+      this.cc.onAck(acked, flight, mss, now);
+    }
+    const timers = this.tcp.env.timers;
+    if (this.sndUna === this.sndMax) {
+      if (!this.persistMode) timers.cancel(this.rtxTimer);
+    } else {
+      this.persistMode = false;
+      timers.arm(this.rtxTimer, now + this.rtt.rto);
+    }
+    if (this.wantWritable) {
+      const free = this.opts.sendBuffer - this.sbuf.length;
+      if (free >= this.opts.sendBuffer >>> 2 || this.sbuf.length === 0) {
+        this.wantWritable = false;
+        this.tcp.queueEvent(this, EV_WRITABLE);
+      }
+    }
+    if (finAcked) {
+      const st = this.state;
+      if (st === FIN_WAIT_1) {
+        this.setState(FIN_WAIT_2);
+        if (this.userClosed) this.armLong(LONG_FIN_WAIT_2, now + this.opts.finWait2Timeout);
+      } else if (st === CLOSING) {
+        this.enterTimeWait(now);
+        return;
+      } else if (st === LAST_ACK) {
+        this.destroy(null);
+        return;
+      }
+    }
+    if (this.sbuf.length > seqSub(this.sndNxt, this.bufSeq) || this.rexmitPending) this.tcp.markReady(this, false);
+  }
+
+  private windowOpened(): void {
+    if (this.sndWnd === 0) return;
+    if (this.persistMode) {
+      this.persistMode = false;
+      this.tcp.env.timers.cancel(this.rtxTimer);
+    }
+    this.tcp.markReady(this, false);
+  }
+
+  private dupAck(): void {
+    this.dupAcks++;
+    const mss = this.sndMss;
+    // Early retransmit (RFC 5827): with fewer than four segments outstanding and no new
+    // data to send, three duplicate ACKs cannot come; oseg - 1 of them are enough.
+    let thresh = 3;
+    const outstanding = seqSub(this.sndMax, this.sndUna);
+    if (outstanding < 4 * mss && seqSub(seqAdd(this.bufSeq, this.sbuf.length), this.sndMax) <= 0) {
+      const oseg = Math.ceil(outstanding / mss);
+      thresh = oseg - 1 > 1 ? oseg - 1 : 1;
+      if (thresh > 3) thresh = 3;
+    }
+    if (this.inRecovery) {
+      this.cc.cwnd += mss;
+      this.tcp.markReady(this, false);
+    } else if (this.dupAcks === thresh) {
+      // RFC 6582 §3.2 step 2: only when the ACK covers more than `recover`.
+      // (`recover` is SND.MAX then, one past RFC 6582's "highest sequence number transmitted".)
+      if (seqGeq(this.sndUna, this.recover)) {
+        const flight = seqSub(this.sndMax, this.sndUna);
+        this.cc.onCongestion(flight, mss, this.tcp.env.clock.now());
+        this.cc.cwnd = this.cc.ssthresh + 3 * mss;
+        this.recover = this.sndMax;
+        this.inRecovery = true;
+        this.rexmitPending = true;
+        this.tcp.counters.fastRetransmits++;
+        this.tcp.markReady(this, false);
+      }
+    } else if (this.dupAcks < thresh) {
+      this.tcp.markReady(this, false); // limited transmit (RFC 3042)
+    }
+  }
+
+  private finArrives(now: number): void {
+    this.rcvNxt = seqAdd(this.rcvNxt, 1);
+    this.peerFin = true;
+    this.ackNow();
+    if (this.rq.length === 0 && !this.endDelivered) this.tcp.queueEvent(this, EV_END);
+    switch (this.state) {
+      case SYN_RECEIVED:
+      case ESTABLISHED:
+        this.setState(CLOSE_WAIT);
+        break;
+      case FIN_WAIT_1:
+        this.setState(CLOSING);
+        break;
+      case FIN_WAIT_2:
+        this.enterTimeWait(now);
+        break;
+    }
+  }
+
+  private enterTimeWait(now: number): void {
+    const timers = this.tcp.env.timers;
+    this.setState(TIME_WAIT);
+    timers.cancel(this.rtxTimer);
+    timers.cancel(this.delackTimer);
+    this.persistMode = false;
+    this.sbuf.clear();
+    this.ooo.clear();
+    this.armLong(LONG_TIME_WAIT, now + 2 * this.opts.msl);
+    if (!this.closeDelivered) this.tcp.queueEvent(this, EV_CLOSE);
+  }
+
+  // ================================================================ helpers for the window
+
+  private ackNow(): void {
+    this.ackPending = true;
+    this.tcp.markReady(this, false);
+  }
+
+  /** After a read: announce a window that opened meaningfully (RFC 9293 §3.8.6.2.2). */
+  private maybeWindowUpdate(): void {
+    const st = this.state;
+    if (!(st === ESTABLISHED || st === FIN_WAIT_1 || st === FIN_WAIT_2)) return;
+    const cur = seqSub(this.rcvAdv, this.rcvNxt);
+    const free = this.rcvBuf - this.rq.length;
+    const threshold = Math.min(this.rcvBuf >>> 1, this.advMss);
+    if (free - cur >= threshold && cur <= this.rcvBuf >>> 1) {
+      this.ackPending = true;
+      this.tcp.markReady(this, true);
+    }
+  }
+
+  /** The window field for the next segment; moves rcvAdv. */
+  private selectWindow(): number {
+    const s = this.rcvScale;
+    const cur = seqSub(this.rcvAdv, this.rcvNxt);
+    let wnd = this.rcvBuf - this.rq.length;
+    if (wnd < 0) wnd = 0;
+    // Receiver SWS avoidance: move the right edge only by a meaningful amount.
+    if (wnd > cur && wnd - cur < Math.min(this.rcvBuf >>> 1, this.advMss)) wnd = cur;
+    if (wnd < cur) wnd = cur; // never shrink
+    const max = 65535 << s; // s ≤ 14: below 2^31
+    if (wnd > max) wnd = max;
+    let field = wnd >>> s;
+    if (field << s < cur) field++;
+    if (field > 65535) field = 65535;
+    this.rcvAdv = seqAdd(this.rcvNxt, field << s);
+    return field;
+  }
+
+  // ================================================================ transmit
+
+  /** The next segment this connection wants to send, or null. */
+  output(now: number): Packet | null {
+    const st = this.state;
+    if (st === CLOSED) return null;
+    if (this.synPending) {
+      if (st !== SYN_SENT && st !== SYN_RECEIVED) {
+        this.synPending = false;
+      } else {
+        const p = this.build(this.iss, st === SYN_SENT ? TCP_SYN : TCP_SYN | TCP_ACK, 0, 0, true);
+        if (p === null) return null;
+        this.synPending = false;
+        if (this.sndMax !== this.iss) this.tcp.counters.retransmittedSegments++;
+        else {
+          this.timing = true;
+          this.rttSeq = seqAdd(this.iss, 1);
+          this.rttTime = now;
+        }
+        this.sndNxt = seqAdd(this.iss, 1);
+        this.sndMax = this.sndNxt;
+        if (!this.rtxTimer.armed) this.tcp.env.timers.arm(this.rtxTimer, now + this.rtt.rto);
+        return p;
+      }
+    }
+    if (st === SYN_SENT) return null;
+    const sendable = st === ESTABLISHED || st === CLOSE_WAIT || st === FIN_WAIT_1 || st === CLOSING || st === LAST_ACK;
+    if (sendable && this.rexmitPending) {
+      this.rexmitPending = false;
+      const p = this.retransmitFirst(now);
+      if (p !== null) return p;
+    }
+    if (sendable) {
+      const p = this.sendData(now);
+      if (p !== null) return p;
+    }
+    if (this.probePending) {
+      this.probePending = false;
+      return this.build(seqAdd(this.sndUna, -1), TCP_ACK, 0, 0, false);
+    }
+    if (this.ackPending && st !== SYN_SENT) {
+      if (this.rcvUnacked > 0 && !this.delackTimer.armed) this.tcp.counters.delayedAcks++;
+      // sndMax, not sndNxt: after a timeout sndNxt goes back, and an ACK below the peer's rcvNxt would be unacceptable there.
+      const p = this.build(this.sndMax, TCP_ACK, 0, 0, false);
+      if (p !== null && this.dupAcksOwed > 1 && !this.ooo.empty) {
+        this.dupAcksOwed--;
+        this.ackPending = true;
+        this.tcp.markReady(this, false);
+      } else {
+        this.dupAcksOwed = 0;
+      }
+      return p;
+    }
+    return null;
+  }
+
+  /** Fast retransmit / NewReno partial ACK: one segment from sndUna, whatever cwnd says. */
+  private retransmitFirst(now: number): Packet | null {
+    const outstanding = seqSub(this.sndMax, this.sndUna);
+    if (outstanding <= 0) return null;
+    const dataOff = seqSub(this.sndUna, this.bufSeq);
+    let len = this.sbuf.length - dataOff;
+    if (len > this.sndMss) len = this.sndMss;
+    if (len > outstanding) len = outstanding;
+    if (len < 0) len = 0;
+    const end = seqAdd(this.sndUna, len);
+    const fin = this.finQueued && end === this.finSeq && seqGt(this.sndMax, this.finSeq) ? TCP_FIN : 0;
+    if (len === 0 && !fin) return null;
+    const p = this.build(this.sndUna, TCP_ACK | fin | (end === seqAdd(this.bufSeq, this.sbuf.length) ? TCP_PSH : 0), dataOff, len, false);
+    if (p === null) {
+      this.rexmitPending = true;
+      return null;
+    }
+    const c = this.tcp.counters;
+    c.retransmittedSegments++;
+    if (this.timing && seqLt(this.sndUna, this.rttSeq)) this.timing = false;
+    const after = seqAdd(end, fin ? 1 : 0);
+    if (seqLt(this.sndNxt, after)) this.sndNxt = after;
+    this.tcp.env.timers.arm(this.rtxTimer, now + this.rtt.rto);
+    this.persistMode = false;
+    return p;
+  }
+
+  private sendData(now: number): Packet | null {
+    const bufEnd = seqAdd(this.bufSeq, this.sbuf.length);
+    const unsent = seqSub(bufEnd, this.sndNxt);
+    const mss = this.sndMss;
+    if (unsent > 0) {
+      const flight = seqSub(this.sndNxt, this.sndUna);
+      if (flight === 0 && now - this.lastSend > this.rtt.rto) {
+        // Restart after idle (RFC 5681 §4.1): no old window's worth of data in one burst.
+        const rw = this.initialWindow(mss);
+        if (this.cc.cwnd > rw) this.cc.cwnd = rw;
+      }
+      let cw = this.cc.cwnd;
+      if (!this.inRecovery && this.dupAcks > 0) cw += (this.dupAcks < 2 ? this.dupAcks : 2) * mss;
+      const wnd = this.sndWnd < cw ? this.sndWnd : cw;
+      const avail = wnd - flight;
+      let len = unsent;
+      if (len > avail) len = avail;
+      const maxSeg = this.maxSegment();
+      if (len > maxSeg) len = maxSeg;
+      let ok = false;
+      if (len > 0) {
+        if (len >= mss || this.forceSend) ok = true;
+        else if (len === unsent && (this.noDelay || flight === 0 || this.finQueued)) ok = true; // Nagle (RFC 896)
+        else if (len >= this.maxSndWnd >>> 1 && flight === 0) ok = true; // sender SWS (iii)
+      }
+      if (ok) {
+        this.forceSend = false;
+        const seq = this.sndNxt;
+        const end = seqAdd(seq, len);
+        const last = end === bufEnd;
+        const fin = last && this.finQueued ? TCP_FIN : 0;
+        const p = this.build(seq, TCP_ACK | fin | (last ? TCP_PSH : 0), seqSub(seq, this.bufSeq), len, false);
+        if (p === null) return null;
+        const after = seqAdd(end, fin ? 1 : 0);
+        if (seqLt(seq, this.sndMax)) {
+          this.tcp.counters.retransmittedSegments++;
+          if (this.timing && seqLt(seq, this.rttSeq)) this.timing = false;
+        } else if (!this.timing) {
+          this.timing = true;
+          this.rttSeq = end;
+          this.rttTime = now;
+        }
+        this.sndNxt = after;
+        this.lastSend = now;
+        if (seqGt(after, this.sndMax)) this.sndMax = after;
+        if (!this.rtxTimer.armed || this.persistMode) {
+          this.persistMode = false;
+          this.tcp.env.timers.arm(this.rtxTimer, now + this.rtt.rto);
+        }
+        // Still more the window allows? Stay on the ready list.
+        if (!last) this.tcp.markReady(this, false);
+        return p;
+      }
+      // Nothing in flight and the window is the obstacle: the persist timer (RFC 9293 §3.8.6.1).
+      if (flight === 0 && this.sndMax === this.sndUna && avail < Math.min(unsent, mss) && !this.persistMode) {
+        this.persistMode = true;
+        this.persistBackoff = 0;
+        this.tcp.env.timers.arm(this.rtxTimer, now + this.persistInterval());
+      }
+      return null;
+    }
+    if (unsent === 0 && this.finQueued && this.sndNxt === this.finSeq) {
+      const p = this.build(this.sndNxt, TCP_ACK | TCP_FIN, 0, 0, false);
+      if (p === null) return null;
+      if (seqLt(this.sndNxt, this.sndMax)) this.tcp.counters.retransmittedSegments++;
+      this.sndNxt = seqAdd(this.finSeq, 1);
+      if (seqGt(this.sndNxt, this.sndMax)) this.sndMax = this.sndNxt;
+      if (!this.rtxTimer.armed || this.persistMode) {
+        this.persistMode = false;
+        this.tcp.env.timers.arm(this.rtxTimer, now + this.rtt.rto);
+      }
+      return p;
+    }
+    return null;
+  }
+
+  private maxSegment(): number {
+    const f = this.tcp.env.features;
+    if (!f.tso) return this.sndMss;
+    const cap = Math.min(f.maxTsoSize, 65535) - 40;
+    const n = Math.floor(cap / this.sndMss);
+    return n > 1 ? n * this.sndMss : this.sndMss;
+  }
+
+  private persistInterval(): number {
+    const base = Math.max(this.rtt.baseRto, this.opts.minRto);
+    const t = base * 2 ** this.persistBackoff;
+    return t > this.opts.maxPersist ? this.opts.maxPersist : t;
+  }
+
+  /**
+   * Builds one segment: header in a new pool frame, payload as views of the send
+   * buffer (`dataOff` from its first byte), checksum or checksum offload.
+   */
+  private build(seq: number, flags: number, dataOff: number, len: number, synOpts: boolean): Packet | null {
+    const tcp = this.tcp;
+    const env = tcp.env;
+    const p = Packet.alloc(env.pool, L4_HEADROOM);
+    if (p === null) {
+      tcp.counters.drops.noBuffer++;
+      return null;
+    }
+    const wscale = synOpts && this.opts.windowScaling && (this.state === SYN_SENT || this.scaleOk);
+    const hl = 20 + (synOpts ? 4 + (wscale ? 4 : 0) : 0);
+    const at = p.append(hl);
+    const b = p.bufs[0]!;
+    writeU16(b, at, this.localPort);
+    writeU16(b, at + 2, this.remotePort);
+    writeU32(b, at + 4, seq);
+    const hasAck = (flags & TCP_ACK) !== 0;
+    writeU32(b, at + 8, hasAck ? this.rcvNxt : 0);
+    b[at + 12] = (hl >>> 2) << 4;
+    b[at + 13] = flags & 0xff;
+    writeU16(b, at + 14, synOpts ? Math.min(this.rcvBuf, 65535) : this.selectWindow());
+    b[at + 16] = 0;
+    b[at + 17] = 0;
+    b[at + 18] = 0;
+    b[at + 19] = 0;
+    if (synOpts) {
+      b[at + 20] = 2;
+      b[at + 21] = 4;
+      writeU16(b, at + 22, this.advMss);
+      if (wscale) {
+        b[at + 24] = 1;
+        b[at + 25] = 3;
+        b[at + 26] = 3;
+        b[at + 27] = this.ourScale;
+      }
+      this.rcvAdv = seqAdd(this.rcvNxt, Math.min(this.rcvBuf, 65535));
+    }
+    if (len > 0) {
+      this.dupAcksOwed = 0; // a segment with data is no duplicate ACK
+      this.sbuf.appendTo(p, dataOff, len);
+      if (len > this.sndMss) {
+        p.gsoSize = this.sndMss;
+        p.gsoType = GSO_TCPV4;
+      }
+    }
+    const ps = pseudoHeaderSum(this.localAddress, this.remoteAddress, 6, hl + len);
+    if (env.features.txCsumL4) {
+      p.csumStart = 0;
+      p.csumOffset = 16;
+      writeU16(b, at + 16, ps);
+    } else {
+      writeU16(b, at + 16, finish(packetSum(p, ps)));
+    }
+    const c = tcp.counters;
+    c.segmentsOut++;
+    c.bytesOut += len;
+    if (hasAck) {
+      this.ackPending = false;
+      this.rcvUnacked = 0;
+      if (this.delackTimer.armed) env.timers.cancel(this.delackTimer);
+    }
+    return p;
+  }
+
+  // ================================================================ closing
+
+  private queueFin(): void {
+    const st = this.state;
+    if (this.finQueued) return;
+    if (!(st === SYN_SENT || st === SYN_RECEIVED || st === ESTABLISHED || st === CLOSE_WAIT)) return;
+    this.finQueued = true;
+    this.finSeq = seqAdd(this.bufSeq, this.sbuf.length);
+    if (st === ESTABLISHED) this.setState(FIN_WAIT_1);
+    else if (st === CLOSE_WAIT) this.setState(LAST_ACK);
+    // SYN_SENT, SYN_RECEIVED: FIN_WAIT_1 once established (data and FIN follow the handshake).
+    this.tcp.markReady(this, true);
+  }
+
+  /** Everything goes: timers, buffers, the table entry. `error` for onClose (null: none). */
+  destroy(error: TcpError | null): void {
+    if (this.state === CLOSED) return;
+    const timers = this.tcp.env.timers;
+    timers.cancel(this.rtxTimer);
+    timers.cancel(this.delackTimer);
+    timers.cancel(this.longTimer);
+    this.longMode = LONG_NONE;
+    this.persistMode = false;
+    this.synPending = this.ackPending = this.rexmitPending = this.probePending = false;
+    this.setState(CLOSED);
+    this.sbuf.clear();
+    this.ooo.clear();
+    if (this.userClosed || error !== null) this.rq.clear();
+    if (this.listener !== null) this.listener.forget(this);
+    this.tcp.removeConnection(this);
+    if (!this.closeDelivered) {
+      this.closeError = error;
+      this.tcp.queueEvent(this, EV_CLOSE);
+    }
+  }
+
+  private setState(s: number): void {
+    const c = this.tcp.counters.states;
+    c[STATE_NAMES[this.state]!]--;
+    c[STATE_NAMES[s]!]++;
+    this.state = s;
+  }
+
+  // ================================================================ timers
+
+  private armLong(mode: number, due: number): void {
+    this.longMode = mode;
+    this.tcp.env.timers.arm(this.longTimer, due);
+  }
+
+  private cancelLong(): void {
+    this.longMode = LONG_NONE;
+    this.tcp.env.timers.cancel(this.longTimer);
+  }
+
+  private onRtxTimer(now: number): void {
+    const st = this.state;
+    if (st === CLOSED || st === TIME_WAIT) return;
+    const tcp = this.tcp;
+    if (this.persistMode) {
+      tcp.counters.persistProbes++;
+      if (this.sndWnd > 0) this.forceSend = true;
+      else this.probePending = true;
+      this.persistBackoff++;
+      tcp.env.timers.arm(this.rtxTimer, now + this.persistInterval());
+      tcp.markReady(this, true);
+      tcp.flush();
+      return;
+    }
+    if (this.sndUna === this.sndMax && !this.synPending) return;
+    this.retries++;
+    const limit = st === SYN_SENT || st === SYN_RECEIVED ? this.opts.synRetries : this.opts.maxRetries;
+    if (this.retries > limit) {
+      tcp.counters.timeouts++;
+      if (st === SYN_SENT) tcp.counters.connectFailures++;
+      this.destroy(st === SYN_RECEIVED && this.passive ? null : tcpError('ETIMEDOUT'));
+      tcp.flush();
+      return;
+    }
+    tcp.counters.rtoTimeouts++;
+    this.rtt.backOff();
+    this.timing = false;
+    if (st === SYN_SENT || st === SYN_RECEIVED) {
+      this.synPending = true;
+    } else {
+      this.cc.onRto(seqSub(this.sndMax, this.sndUna), this.sndMss, now);
+      this.inRecovery = false;
+      this.dupAcks = 0;
+      this.recover = this.sndMax;
+      this.rexmitPending = false;
+      this.sndNxt = this.sndUna; // go back: resend from the first unacknowledged byte
+    }
+    tcp.env.timers.arm(this.rtxTimer, now + this.rtt.rto);
+    tcp.markReady(this, true);
+  }
+
+  private onDelackTimer(): void {
+    if (this.state === CLOSED) return;
+    this.ackPending = true;
+    this.tcp.markReady(this, true);
+  }
+
+  private onLongTimer(now: number): void {
+    const mode = this.longMode;
+    this.longMode = LONG_NONE;
+    const tcp = this.tcp;
+    if (mode === LONG_TIME_WAIT || mode === LONG_FIN_WAIT_2) {
+      if (mode === LONG_FIN_WAIT_2) tcp.counters.timeouts++;
+      this.destroy(null);
+      tcp.flush();
+      return;
+    }
+    if (mode !== LONG_KEEPALIVE || !this.keepAlive) return;
+    const st = this.state;
+    if (!(st === ESTABLISHED || st === CLOSE_WAIT)) return;
+    if (this.kaProbes === 0 && now - this.lastRecv < this.kaIdle) {
+      this.armLong(LONG_KEEPALIVE, this.lastRecv + this.kaIdle);
+      return;
+    }
+    if (this.kaProbes >= this.kaCount) {
+      tcp.counters.timeouts++;
+      tcp.queueReset(this.localAddress, this.remoteAddress, this.localPort, this.remotePort, this.sndNxt, this.rcvNxt, TCP_RST | TCP_ACK);
+      this.destroy(tcpError('ETIMEDOUT'));
+      tcp.flush();
+      return;
+    }
+    this.kaProbes++;
+    tcp.counters.keepaliveProbes++;
+    this.probePending = true;
+    this.armLong(LONG_KEEPALIVE, now + this.kaInterval);
+    tcp.markReady(this, true);
+  }
+
+  // ================================================================ events
+
+  dispatchEvents(): void {
+    const ev = this.events;
+    this.events = 0;
+    if (this.closeDelivered) return;
+    if (ev & EV_CONNECT) this.onConnect?.();
+    if (ev & EV_READABLE && this.rq.length > 0) this.onReadable?.();
+    if (ev & EV_WRITABLE) this.onWritable?.();
+    if ((ev & EV_END || (ev & EV_CLOSE && this.peerFin)) && !this.endDelivered && this.rq.length === 0 && this.peerFin) {
+      this.endDelivered = true;
+      this.onEnd?.();
+    }
+    if (ev & EV_CLOSE && !this.closeDelivered && this.closeError === null && this.rq.length > 0 && !this.userClosed) {
+      // Closed cleanly with data still unread: onClose waits until it is read (after onEnd), as Node's 'close' does.
+      this.closePending = true;
+    } else if (ev & EV_CLOSE && !this.closeDelivered) {
+      this.closeDelivered = true;
+      const e = this.closeError;
+      if (e) this.onClose?.(e);
+      else this.onClose?.();
+    }
+  }
+}

@@ -1,0 +1,68 @@
+/** What one Tcp instance counts (a plain object: cheap to bump, easy to print). */
+import { STATE_NAMES, type TcpStateName } from './state.js';
+
+export interface TcpDropCounters {
+  badChecksum: number;
+  /** Segments for no connection and no listener (answered with RST). */
+  noListener: number;
+  outOfWindow: number;
+  oooQueueFull: number;
+  backlogFull: number;
+  /** Bad data offset, bad options, truncated. */
+  malformed: number;
+  /** ACK for something we did not send, in a synchronized state. */
+  badAck: number;
+  /** The frame pool was empty when building a segment. */
+  noBuffer: number;
+  /** RST queue for connection-less replies was full. */
+  rstQueueFull: number;
+}
+
+export interface TcpCounters {
+  segmentsIn: number;
+  segmentsOut: number;
+  bytesIn: number;
+  bytesOut: number;
+  retransmittedSegments: number;
+  fastRetransmits: number;
+  rtoTimeouts: number;
+  persistProbes: number;
+  keepaliveProbes: number;
+  delayedAcks: number;
+  challengeAcks: number;
+  activeOpens: number;
+  passiveOpens: number;
+  resetsSent: number;
+  resetsReceived: number;
+  connectFailures: number;
+  timeouts: number;
+  drops: TcpDropCounters;
+  /** Current number of connections in each state (LISTEN counts listeners). */
+  states: Record<TcpStateName, number>;
+}
+
+export function newTcpCounters(): TcpCounters {
+  const states = {} as Record<TcpStateName, number>;
+  for (const n of STATE_NAMES) states[n] = 0;
+  return {
+    segmentsIn: 0,
+    segmentsOut: 0,
+    bytesIn: 0,
+    bytesOut: 0,
+    retransmittedSegments: 0,
+    fastRetransmits: 0,
+    rtoTimeouts: 0,
+    persistProbes: 0,
+    keepaliveProbes: 0,
+    delayedAcks: 0,
+    challengeAcks: 0,
+    activeOpens: 0,
+    passiveOpens: 0,
+    resetsSent: 0,
+    resetsReceived: 0,
+    connectFailures: 0,
+    timeouts: 0,
+    drops: { badChecksum: 0, noListener: 0, outOfWindow: 0, oooQueueFull: 0, backlogFull: 0, malformed: 0, badAck: 0, noBuffer: 0, rstQueueFull: 0 },
+    states,
+  };
+}

@@ -1,0 +1,93 @@
+/** Tunables of a Tcp instance (defaults) and of one connection (overrides). */
+import { newReno, type CongestionFactory } from './congestion.js';
+
+export interface TcpOptions {
+  /** Send buffer limit (bytes, default 256 KiB). */
+  sendBuffer?: number;
+  /** Receive buffer (bytes, default 256 KiB): the largest window offered. */
+  recvBuffer?: number;
+  /** Upper bound on the MSS we announce and use (default: from the MTU). */
+  mss?: number;
+  /** Disable Nagle (default false). */
+  noDelay?: boolean;
+  /** Delayed ACK timeout (ms, default 40); 0 acks every segment at once. */
+  delayedAck?: number;
+  /** RFC 6298 limits (ms): minimum (default 200, as Linux), initial (1000), maximum (120000). */
+  minRto?: number;
+  initialRto?: number;
+  maxRto?: number;
+  /** Retransmissions of data before giving up with ETIMEDOUT (default 15, Linux tcp_retries2). */
+  maxRetries?: number;
+  /** SYN retransmissions before ETIMEDOUT (default 6, Linux tcp_syn_retries). */
+  synRetries?: number;
+  /** Maximum segment lifetime (ms, default 30000): TIME_WAIT lasts 2·MSL (60 s, as Linux). */
+  msl?: number;
+  /** FIN_WAIT_2 timeout for closed (orphaned) connections (ms, default 60000, Linux tcp_fin_timeout). */
+  finWait2Timeout?: number;
+  /** Keepalive (off by default): idle before the first probe, interval between probes, probes before ETIMEDOUT. */
+  keepAlive?: boolean;
+  keepAliveIdle?: number;
+  keepAliveInterval?: number;
+  keepAliveCount?: number;
+  /** RFC 7323 window scaling (default true). */
+  windowScaling?: boolean;
+  /** Initial window in segments (default 10, RFC 6928). */
+  initialWindow?: number;
+  /** Out-of-order queue limits: segments (default 1024) and bytes (default: the receive buffer). */
+  oooMaxSegments?: number;
+  oooMaxBytes?: number;
+  /** Persist (zero-window probe) interval cap (ms, default 60000). */
+  maxPersist?: number;
+  /** SYN queue length per listener (default: max(backlog, 128)). */
+  synBacklog?: number;
+  /** Congestion control (default NewReno). */
+  congestion?: CongestionFactory;
+}
+
+export type ResolvedTcpOptions = Required<Omit<TcpOptions, 'mss' | 'oooMaxBytes' | 'synBacklog'>> & {
+  mss: number;
+  oooMaxBytes: number;
+  synBacklog: number;
+};
+
+export const DEFAULT_TCP_OPTIONS: ResolvedTcpOptions = Object.freeze({
+  sendBuffer: 256 * 1024,
+  recvBuffer: 256 * 1024,
+  mss: 65535,
+  noDelay: false,
+  delayedAck: 40,
+  minRto: 200,
+  initialRto: 1000,
+  maxRto: 120_000,
+  maxRetries: 15,
+  synRetries: 6,
+  msl: 30_000,
+  finWait2Timeout: 60_000,
+  keepAlive: false,
+  keepAliveIdle: 7_200_000,
+  keepAliveInterval: 75_000,
+  keepAliveCount: 9,
+  windowScaling: true,
+  initialWindow: 10,
+  oooMaxSegments: 1024,
+  oooMaxBytes: 0,
+  maxPersist: 60_000,
+  synBacklog: 0,
+  congestion: newReno,
+});
+
+/** `base` with `over` applied (the same object when there is nothing to apply). */
+export function resolveOptions(base: ResolvedTcpOptions, over?: TcpOptions): ResolvedTcpOptions {
+  if (!over) return base;
+  let any = false;
+  for (const k in over) if ((over as Record<string, unknown>)[k] !== undefined) any = true;
+  if (!any) return base;
+  const r = { ...base } as Record<string, unknown>;
+  for (const [k, v] of Object.entries(over)) if (v !== undefined) r[k] = v;
+  const o = r as ResolvedTcpOptions;
+  for (const k of ['sendBuffer', 'recvBuffer', 'minRto', 'initialRto', 'maxRto', 'msl'] as const) {
+    if (!(typeof o[k] === 'number' && o[k] > 0)) throw new RangeError(`tcp option ${k} must be a positive number, got ${String(o[k])}`);
+  }
+  if (o.recvBuffer > 1 << 30) throw new RangeError('recvBuffer is at most 1 GiB (RFC 7323 §2.3)');
+  return Object.freeze(o);
+}

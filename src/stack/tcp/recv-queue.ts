@@ -1,0 +1,163 @@
+/**
+ * Received data. In order: a queue of payload packets (received frames trimmed to their
+ * payload, held without copying) that `read` copies out of (the one copy of the socket
+ * API) and releases. Out of order: a sorted, bounded list of segments waiting for the
+ * gap before them (RFC 9293 §3.10.7.4: "segments with higher beginning sequence numbers
+ * may be held"); overlaps keep the bytes already held.
+ */
+import type { Packet } from '../../packet/packet.js';
+import { seqGeq, seqGt, seqLeq, seqLt, seqSub } from '../../wire/seq.js';
+
+export class InOrderQueue {
+  private q: (Packet | null)[] = [];
+  private headIdx = 0;
+  /** Bytes held. */
+  length = 0;
+
+  push(p: Packet): void {
+    this.q.push(p);
+    this.length += p.length;
+  }
+
+  /** Copies up to `max` bytes out (consuming them), or null when empty. */
+  read(max: number): Uint8Array | null {
+    if (this.length === 0) return null;
+    const n = max < this.length ? max : this.length;
+    const out = new Uint8Array(n);
+    this.readInto(out, 0, n);
+    return out;
+  }
+
+  /** Copies up to `max` bytes into `out` at `off` (consuming them); returns how many. */
+  readInto(out: Uint8Array, off: number, max: number): number {
+    const n = max < this.length ? max : this.length;
+    if (n <= 0) return 0;
+    let at = 0;
+    while (at < n) {
+      const p = this.q[this.headIdx]!;
+      const take = Math.min(p.length, n - at);
+      p.copyTo(out, off + at, 0, take);
+      at += take;
+      if (take === p.length) {
+        p.release();
+        this.q[this.headIdx++] = null;
+      } else {
+        p.trimFront(take);
+      }
+    }
+    this.length -= n;
+    if (this.headIdx > 64 && this.headIdx * 2 > this.q.length) {
+      this.q = this.q.slice(this.headIdx);
+      this.headIdx = 0;
+    }
+    return n;
+  }
+
+  clear(): void {
+    for (let i = this.headIdx; i < this.q.length; i++) this.q[i]?.release();
+    this.q = [];
+    this.headIdx = 0;
+    this.length = 0;
+  }
+}
+
+interface OooSegment {
+  seq: number;
+  end: number;
+  p: Packet;
+}
+
+export const OOO_OK = 0;
+export const OOO_FULL = 1;
+export const OOO_DUPLICATE = 2;
+
+export class OutOfOrderQueue {
+  private segs: OooSegment[] = [];
+  bytes = 0;
+  /** The sequence number just after a FIN seen out of order, or -1. */
+  finEnd = -1;
+
+  constructor(
+    private readonly maxSegments: number,
+    private readonly maxBytes: number,
+  ) {}
+
+  get count(): number {
+    return this.segs.length;
+  }
+
+  get empty(): boolean {
+    return this.segs.length === 0;
+  }
+
+  /** Takes `p` (payload of [seq, seq+len)) or releases it; returns OOO_*. */
+  insert(seq: number, p: Packet): number {
+    let end = (seq + p.length) >>> 0;
+    const segs = this.segs;
+    // Skip segments that end before this one starts.
+    let i = 0;
+    while (i < segs.length && seqLeq(segs[i]!.end, seq)) i++;
+    // Trim the front against the segment that overlaps it.
+    if (i < segs.length && seqLeq(segs[i]!.seq, seq)) {
+      const cut = seqSub(segs[i]!.end, seq);
+      if (cut >= p.length) {
+        p.release();
+        return OOO_DUPLICATE;
+      }
+      p.trimFront(cut);
+      seq = segs[i]!.end;
+      i++;
+    }
+    // Drop held segments this one covers completely; trim its back against the next one.
+    while (i < segs.length && seqGeq(end, segs[i]!.end) && seqGeq(segs[i]!.seq, seq)) {
+      this.bytes -= segs[i]!.p.length;
+      segs[i]!.p.release();
+      segs.splice(i, 1);
+    }
+    if (i < segs.length && seqLt(segs[i]!.seq, end)) {
+      p.trimBack(seqSub(end, segs[i]!.seq));
+      end = segs[i]!.seq;
+    }
+    if (p.length === 0) {
+      p.release();
+      return OOO_DUPLICATE;
+    }
+    if (segs.length >= this.maxSegments || this.bytes + p.length > this.maxBytes) {
+      p.release();
+      return OOO_FULL;
+    }
+    segs.splice(i, 0, { seq, end, p });
+    this.bytes += p.length;
+    return OOO_OK;
+  }
+
+  /**
+   * Moves what has become in order at `rcvNxt` into `into`; returns the new rcvNxt.
+   * Segments entirely before rcvNxt are dropped.
+   */
+  drain(rcvNxt: number, into: InOrderQueue, discard: boolean): number {
+    const segs = this.segs;
+    let k = 0;
+    while (k < segs.length && seqLeq(segs[k]!.seq, rcvNxt)) {
+      const s = segs[k++]!;
+      this.bytes -= s.p.length;
+      if (seqGt(s.end, rcvNxt)) {
+        s.p.trimFront(seqSub(rcvNxt, s.seq));
+        rcvNxt = s.end;
+        if (discard) s.p.release();
+        else into.push(s.p);
+      } else {
+        s.p.release();
+      }
+    }
+    if (k > 0) segs.splice(0, k);
+    return rcvNxt;
+  }
+
+  clear(): void {
+    for (const s of this.segs) s.p.release();
+    this.segs = [];
+    this.bytes = 0;
+    this.finEnd = -1;
+  }
+}

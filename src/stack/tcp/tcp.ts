@@ -1,0 +1,477 @@
+/**
+ * TCP for one shard's stack (L4Protocol 6): demultiplexing by 4-tuple, listeners,
+ * connection-less RSTs, a ready list for pulled transmit, deferred callbacks, counters.
+ *
+ * Lookup: a Map keyed by the remote address and port as one number
+ * (addr·65536 + port, exact in a double), with a short chain on local address/port.
+ * Transmit: connections with something to send sit once each on a FIFO ready list;
+ * `pull` takes the first, asks it for one segment and, if it gave one, puts it back at
+ * the end (round-robin); a connection with nothing to send costs nothing.
+ */
+import { Packet } from '../../packet/packet.js';
+import { writeU16, writeU32, type Ipv4Address } from '../../wire/addr.js';
+import { finish, pseudoHeaderSum } from '../../wire/checksum.js';
+import { seqAdd, seqGt } from '../../wire/seq.js';
+import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../../wire/tcp.js';
+import type { StackEnv } from '../env.js';
+import { L4_HEADROOM, type IcmpErrorInfo, type L4Out, type L4Protocol } from '../l4.js';
+import { TcpConnection } from './connection.js';
+import { newTcpCounters, type TcpCounters } from './counters.js';
+import { tcpError, type EventTarget, type TcpErrorCode } from './events.js';
+import { IsnGenerator } from './isn.js';
+import { TcpListener } from './listener.js';
+import { DEFAULT_TCP_OPTIONS, resolveOptions, type ResolvedTcpOptions, type TcpOptions } from './options.js';
+import { packetSum, PARSE_OK, parseSegment, SegmentInfo } from './segment.js';
+import { BlockPool } from './send-buffer.js';
+import { TIME_WAIT } from './state.js';
+
+export const IPPROTO_TCP = 6;
+const EPHEMERAL_LOW = 32768;
+const EPHEMERAL_HIGH = 60999;
+/** Connection-less RSTs waiting for pull (bounded; beyond it, dropped and counted). */
+const RST_QUEUE = 256;
+const RST_FIELDS = 7;
+
+export interface ListenOptions {
+  backlog?: number;
+  /** Local address to accept on (default: any). */
+  address?: Ipv4Address;
+  /** Options for the connections this listener accepts. */
+  options?: TcpOptions;
+}
+
+export interface ConnectOptions {
+  dst: Ipv4Address;
+  dstPort: number;
+  srcPort?: number;
+  options?: TcpOptions;
+}
+
+export class Tcp implements L4Protocol {
+  readonly protocol = IPPROTO_TCP;
+  readonly counters: TcpCounters = newTcpCounters();
+  readonly options: ResolvedTcpOptions;
+  readonly blocks = new BlockPool();
+  private readonly isn: IsnGenerator;
+  private readonly conns = new Map<number, TcpConnection>();
+  private readonly listeners = new Map<number, TcpListener[]>();
+  private readonly portUse = new Map<number, number>();
+  private connectionCount = 0;
+  private readonly seg = new SegmentInfo();
+
+  // ready list: a ring of connections
+  private ready: (TcpConnection | null)[] = new Array<TcpConnection | null>(64).fill(null);
+  private readyHead = 0;
+  private readyCount = 0;
+
+  // deferred callbacks
+  private eventQueue: EventTarget[] = [];
+  private dispatching = false;
+  private inReceive = false;
+
+  private readonly rsts = new Uint32Array(RST_QUEUE * RST_FIELDS);
+  private rstHead = 0;
+  private rstCount = 0;
+
+  constructor(
+    readonly env: StackEnv,
+    options?: TcpOptions,
+  ) {
+    this.options = resolveOptions(DEFAULT_TCP_OPTIONS, options);
+    this.isn = new IsnGenerator(env.random.nextU32(), env.random.nextU32());
+  }
+
+  /** Connections in the table (any state but CLOSED, TIME_WAIT included). */
+  get connections(): number {
+    return this.connectionCount;
+  }
+
+  /** True when something is queued to send (pull would return a packet, unless the pool is empty). */
+  get wantsToSend(): boolean {
+    return this.readyCount > 0 || this.rstCount > 0;
+  }
+
+  // ================================================================ socket API
+
+  listen(port: number, o: ListenOptions = {}): TcpListener {
+    if (!(Number.isInteger(port) && port > 0 && port < 65536)) throw new RangeError(`bad port ${port}`);
+    const address = o.address ?? 0;
+    const list = this.listeners.get(port);
+    if (list?.some((l) => l.address === 0 || address === 0 || l.address === address)) {
+      throw Object.assign(new Error(`listen EADDRINUSE: port ${port}`), { code: 'EADDRINUSE' });
+    }
+    const opts = resolveOptions(this.options, o.options);
+    const backlog = Math.max(1, o.backlog ?? 511);
+    const synBacklog = opts.synBacklog > 0 ? opts.synBacklog : Math.max(backlog, 128);
+    const l = new TcpListener(this, port, address, backlog, synBacklog, opts);
+    if (list) list.push(l);
+    else this.listeners.set(port, [l]);
+    this.counters.states.LISTEN++;
+    return l;
+  }
+
+  connect(o: ConnectOptions): TcpConnection {
+    const env = this.env;
+    const now = env.clock.now();
+    const opts = resolveOptions(this.options, o.options);
+    const src = env.sourceFor(o.dst);
+    let port = o.srcPort ?? 0;
+    if (port !== 0) {
+      if (this.portUse.has(port) || this.listeners.has(port)) {
+        throw Object.assign(new Error(`connect EADDRINUSE: port ${port}`), { code: 'EADDRINUSE' });
+      }
+    } else {
+      port = this.ephemeralPort();
+    }
+    const c = new TcpConnection(this, src ?? 0, port, o.dst, o.dstPort, opts, false);
+    if (src === null || port === 0) {
+      c.failNow(src === null ? 'ENETUNREACH' : 'ECONNABORTED');
+      env.wake();
+      return c;
+    }
+    this.counters.activeOpens++;
+    this.insert(c);
+    c.openActive(now);
+    return c;
+  }
+
+  private ephemeralPort(): number {
+    const r = this.env.random;
+    const span = EPHEMERAL_HIGH - EPHEMERAL_LOW + 1;
+    for (let i = 0; i < 32; i++) {
+      const p = EPHEMERAL_LOW + r.int(span);
+      if (!this.portUse.has(p) && !this.listeners.has(p)) return p;
+    }
+    const start = r.int(span);
+    for (let i = 0; i < span; i++) {
+      const p = EPHEMERAL_LOW + ((start + i) % span);
+      if (!this.portUse.has(p) && !this.listeners.has(p)) return p;
+    }
+    return 0;
+  }
+
+  // ================================================================ table
+
+  private key(remote: number, remotePort: number): number {
+    return remote * 65536 + remotePort;
+  }
+
+  lookup(local: number, localPort: number, remote: number, remotePort: number): TcpConnection | null {
+    let c = this.conns.get(this.key(remote, remotePort)) ?? null;
+    while (c !== null && !(c.localPort === localPort && c.localAddress === local)) c = c.hashNext;
+    return c;
+  }
+
+  private insert(c: TcpConnection): void {
+    const k = this.key(c.remoteAddress, c.remotePort);
+    c.hashNext = this.conns.get(k) ?? null;
+    this.conns.set(k, c);
+    this.portUse.set(c.localPort, (this.portUse.get(c.localPort) ?? 0) + 1);
+    this.connectionCount++;
+  }
+
+  /** Called by a connection as it reaches CLOSED. */
+  removeConnection(c: TcpConnection): void {
+    const k = this.key(c.remoteAddress, c.remotePort);
+    let head = this.conns.get(k);
+    if (head === undefined) return;
+    if (head === c) {
+      if (c.hashNext === null) this.conns.delete(k);
+      else this.conns.set(k, c.hashNext);
+    } else {
+      while (head.hashNext !== null && head.hashNext !== c) head = head.hashNext;
+      if (head.hashNext !== c) return;
+      head.hashNext = c.hashNext;
+    }
+    c.hashNext = null;
+    const n = (this.portUse.get(c.localPort) ?? 1) - 1;
+    if (n <= 0) this.portUse.delete(c.localPort);
+    else this.portUse.set(c.localPort, n);
+    this.connectionCount--;
+  }
+
+  removeListener(l: TcpListener): void {
+    const list = this.listeners.get(l.port);
+    if (!list) return;
+    const i = list.indexOf(l);
+    if (i < 0) return;
+    list.splice(i, 1);
+    if (list.length === 0) this.listeners.delete(l.port);
+    this.counters.states.LISTEN--;
+  }
+
+  private findListener(port: number, dst: number): TcpListener | null {
+    const list = this.listeners.get(port);
+    if (!list) return null;
+    for (const l of list) if (l.address === dst) return l;
+    for (const l of list) if (l.address === 0) return l;
+    return null;
+  }
+
+  isnFor(c: TcpConnection, now: number): number {
+    return this.isn.isn(c.localAddress, c.localPort, c.remoteAddress, c.remotePort, now);
+  }
+
+  // ================================================================ receive
+
+  receive(p: Packet, src: Ipv4Address, dst: Ipv4Address, now: number): void {
+    const counters = this.counters;
+    counters.segmentsIn++;
+    this.inReceive = true;
+    try {
+      if (!p.csumVerified && finish(packetSum(p, pseudoHeaderSum(src, dst, IPPROTO_TCP, p.length))) !== 0) {
+        counters.drops.badChecksum++;
+        p.release();
+        return;
+      }
+      const s = this.seg;
+      if (parseSegment(p, s) !== PARSE_OK || s.srcPort === 0 || s.dstPort === 0) {
+        counters.drops.malformed++;
+        p.release();
+        return;
+      }
+      p.trimFront(s.headerLength);
+      let c = this.lookup(dst, s.dstPort, src, s.srcPort);
+      if (c !== null && c.state === TIME_WAIT && (s.flags & (TCP_SYN | TCP_ACK | TCP_RST)) === TCP_SYN && seqGt(s.seq, c.rcvNxt)) {
+        // RFC 6191-style reuse of a TIME_WAIT 4-tuple by a new SYN with a higher sequence number.
+        c.destroy(null);
+        c = null;
+      }
+      if (c !== null) {
+        c.segmentArrives(s, p, now);
+        return;
+      }
+      const l = this.findListener(s.dstPort, dst);
+      if (l !== null) {
+        this.listenArrives(l, s, p, src, dst, now);
+        return;
+      }
+      counters.drops.noListener++;
+      this.replyReset(s, p.length, src, dst);
+      p.release();
+    } catch {
+      // A bug must not take the stack down with it: count and drop.
+      counters.drops.malformed++;
+      p.release();
+    } finally {
+      this.inReceive = false;
+    }
+  }
+
+  /** RFC 9293 §3.10.7.2, LISTEN. */
+  private listenArrives(l: TcpListener, s: SegmentInfo, p: Packet, src: number, dst: number, now: number): void {
+    p.release();
+    const f = s.flags;
+    if (f & TCP_RST) return;
+    if (f & TCP_ACK) {
+      this.queueReset(dst, src, s.dstPort, s.srcPort, s.ack, 0, TCP_RST);
+      return;
+    }
+    if (!(f & TCP_SYN)) return;
+    if (!l.canTakeSyn()) {
+      this.counters.drops.backlogFull++;
+      return;
+    }
+    const c = new TcpConnection(this, dst, s.dstPort, src, s.srcPort, l.opts, true);
+    this.insert(c);
+    l.addEmbryo(c);
+    c.openPassive(s, now);
+  }
+
+  /** The RST for a segment nobody wants (RFC 9293 §3.10.7.1); never for a RST. */
+  private replyReset(s: SegmentInfo, len: number, src: number, dst: number): void {
+    const f = s.flags;
+    if (f & TCP_RST) return;
+    if (f & TCP_ACK) this.queueReset(dst, src, s.dstPort, s.srcPort, s.ack, 0, TCP_RST);
+    else {
+      const segLen = len + (f & TCP_SYN ? 1 : 0) + (f & TCP_FIN ? 1 : 0);
+      this.queueReset(dst, src, s.dstPort, s.srcPort, 0, seqAdd(s.seq, segLen), TCP_RST | TCP_ACK);
+    }
+  }
+
+  queueReset(local: number, remote: number, localPort: number, remotePort: number, seq: number, ack: number, flags: number): void {
+    if (this.rstCount >= RST_QUEUE) {
+      this.counters.drops.rstQueueFull++;
+      return;
+    }
+    const i = ((this.rstHead + this.rstCount) % RST_QUEUE) * RST_FIELDS;
+    const r = this.rsts;
+    r[i] = local;
+    r[i + 1] = remote;
+    r[i + 2] = localPort;
+    r[i + 3] = remotePort;
+    r[i + 4] = seq;
+    r[i + 5] = ack;
+    r[i + 6] = flags;
+    this.rstCount++;
+    if (!this.inReceive) this.env.wake();
+  }
+
+  icmpError(info: IcmpErrorInfo, _now: number): void {
+    const c = this.lookup(info.src, info.srcPort, info.dst, info.dstPort);
+    if (c === null) return;
+    if (info.type === 3 && info.code === 4) {
+      if (info.mtu > 0) c.pathMtuChanged(info.mtu, info.seq);
+    } else if (info.type === 3) {
+      const code: TcpErrorCode | null =
+        info.code === 0 || info.code === 6 || info.code === 11 ? 'ENETUNREACH'
+        : info.code === 1 || info.code === 7 || info.code === 12 || info.code === 10 || info.code === 9 || info.code === 13 ? 'EHOSTUNREACH'
+        : info.code === 2 || info.code === 3 ? 'ECONNREFUSED'
+        : null;
+      if (code !== null) c.icmpUnreachable(code, info.seq);
+    }
+    this.flush();
+  }
+
+  // ================================================================ transmit
+
+  /** Puts `c` on the ready list (once). `fromUser`: outside a receive burst, so the loop must wake. */
+  markReady(c: TcpConnection, fromUser: boolean): void {
+    if (c.inReady) return;
+    c.inReady = true;
+    if (this.readyCount === this.ready.length) {
+      const bigger = new Array<TcpConnection | null>(this.ready.length * 2).fill(null);
+      for (let i = 0; i < this.readyCount; i++) bigger[i] = this.ready[(this.readyHead + i) % this.ready.length]!;
+      this.ready = bigger;
+      this.readyHead = 0;
+    }
+    this.ready[(this.readyHead + this.readyCount) % this.ready.length] = c;
+    this.readyCount++;
+    if (fromUser && !this.inReceive) this.env.wake();
+  }
+
+  pull(out: L4Out, now: number): Packet | null {
+    if (this.eventQueue.length > 0) this.flush();
+    if (this.rstCount > 0) {
+      const p = this.buildReset(out);
+      if (p !== null) return p;
+    }
+    while (this.readyCount > 0) {
+      const ring = this.ready;
+      const c = ring[this.readyHead]!;
+      ring[this.readyHead] = null;
+      this.readyHead = (this.readyHead + 1) % ring.length;
+      this.readyCount--;
+      c.inReady = false;
+      const p = c.output(now);
+      if (p !== null) {
+        out.src = c.localAddress;
+        out.dst = c.remoteAddress;
+        out.df = true;
+        out.tos = 0;
+        out.ttl = 0;
+        // Round-robin: it may have more; it goes to the back (output re-adds it when it knows it has more).
+        this.markReady(c, false);
+        return p;
+      }
+      if (this.env.pool.available === 0) {
+        // Out of frames: keep it for the next pull rather than spinning.
+        this.markReady(c, false);
+        return null;
+      }
+    }
+    if (this.eventQueue.length > 0) this.flush();
+    return null;
+  }
+
+  private buildReset(out: L4Out): Packet | null {
+    const p = Packet.alloc(this.env.pool, L4_HEADROOM);
+    if (p === null) {
+      this.counters.drops.noBuffer++;
+      return null;
+    }
+    const i = this.rstHead * RST_FIELDS;
+    const r = this.rsts;
+    const local = r[i]!;
+    const remote = r[i + 1]!;
+    const flags = r[i + 6]!;
+    this.rstHead = (this.rstHead + 1) % RST_QUEUE;
+    this.rstCount--;
+    const at = p.append(20);
+    const b = p.bufs[0]!;
+    writeU16(b, at, r[i + 2]!);
+    writeU16(b, at + 2, r[i + 3]!);
+    writeU32(b, at + 4, r[i + 4]!);
+    writeU32(b, at + 8, flags & TCP_ACK ? r[i + 5]! : 0);
+    b[at + 12] = 5 << 4;
+    b[at + 13] = flags;
+    b[at + 14] = b[at + 15] = b[at + 16] = b[at + 17] = b[at + 18] = b[at + 19] = 0;
+    const ps = pseudoHeaderSum(local, remote, IPPROTO_TCP, 20);
+    if (this.env.features.txCsumL4) {
+      p.csumStart = 0;
+      p.csumOffset = 16;
+      writeU16(b, at + 16, ps);
+    } else {
+      writeU16(b, at + 16, finish(packetSum(p, ps)));
+    }
+    out.src = local;
+    out.dst = remote;
+    out.df = true;
+    out.tos = 0;
+    out.ttl = 0;
+    this.counters.segmentsOut++;
+    this.counters.resetsSent++;
+    return p;
+  }
+
+  /**
+   * Drops everything (the stack is being torn down): every connection goes without a
+   * RST, every listener closes, queued RSTs are forgotten; buffers and timers are freed.
+   * onClose callbacks run (with ECONNABORTED) at the end.
+   */
+  clear(): void {
+    const all: TcpConnection[] = [];
+    for (const head of this.conns.values()) for (let c: TcpConnection | null = head; c !== null; c = c.hashNext) all.push(c);
+    for (const list of [...this.listeners.values()]) for (const l of [...list]) l.close();
+    for (const c of all) c.destroy(c.state === TIME_WAIT ? null : tcpError('ECONNABORTED'));
+    this.rstHead = this.rstCount = 0;
+    for (let i = 0; i < this.ready.length; i++) {
+      const c = this.ready[i];
+      if (c) c.inReady = false;
+      this.ready[i] = null;
+    }
+    this.readyHead = this.readyCount = 0;
+    this.flush();
+  }
+
+  // ================================================================ events
+
+  queueEvent(t: EventTarget, ev: number): void {
+    t.events |= ev;
+    if (!t.inEventQueue) {
+      t.inEventQueue = true;
+      this.eventQueue.push(t);
+      if (!this.inReceive) this.env.wake();
+    }
+  }
+
+  /**
+   * Runs the callbacks queued since the last flush (at a safe point: not inside a
+   * user's call or in the middle of a segment). pull() flushes too; the stack may call
+   * this at the end of each receive burst so callbacks come once per burst.
+   */
+  flush(): void {
+    if (this.dispatching) return;
+    this.dispatching = true;
+    try {
+      for (let round = 0; round < 16 && this.eventQueue.length > 0; round++) {
+        const q = this.eventQueue;
+        this.eventQueue = [];
+        for (let i = 0; i < q.length; i++) {
+          const t = q[i]!;
+          t.inEventQueue = false;
+          try {
+            t.dispatchEvents();
+          } catch (e) {
+            // A throwing callback must not stall the others: report it as Node does an emitter's.
+            queueMicrotask(() => {
+              throw e;
+            });
+          }
+        }
+      }
+    } finally {
+      this.dispatching = false;
+    }
+  }
+}
