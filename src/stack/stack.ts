@@ -134,6 +134,7 @@ export class Stack implements Pollable {
     this.ipv4.clear();
     this.icmp.clear();
     this.udp.clear();
+    this.tcp.clear();
   }
 
   /** Every counter of every layer, as a plain object (a snapshot). */
