@@ -37,6 +37,8 @@ export class NetworkInterface {
   private readonly multicast = new Set<MacAddress>();
   arp: L3Receiver | null = null;
   ipv4: (L3Receiver & L3Source) | null = null;
+  /** Called once at the end of each receive burst (TCP runs its deferred callbacks there). */
+  afterBurst: (() => void) | null = null;
 
   constructor(
     readonly mac: MacAddress,
@@ -68,6 +70,7 @@ export class NetworkInterface {
   readonly receiveBurst = (burst: Packet[], count: number): void => {
     const now = this.clock.now();
     for (let i = 0; i < count; i++) this.receive(burst[i]!, now);
+    this.afterBurst?.();
   };
 
   private receive(p: Packet, now: number): void {

@@ -95,6 +95,7 @@ export class Stack implements Pollable {
     this.ipv4.register(this.tcp);
     this.iface.arp = this.arp;
     this.iface.ipv4 = this.ipv4;
+    this.iface.afterBurst = () => this.tcp.flush();
     this.iface.attach(queue);
     if (options.address !== undefined) {
       const { address, prefix } = parseCidr(options.address);

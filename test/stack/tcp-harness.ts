@@ -340,6 +340,7 @@ export class Pair {
       if (h.timers.size !== 0) out.push(`${name}.timers=${h.timers.size}`);
       if (h.tcp.connections !== 0) out.push(`${name}.connections=${h.tcp.connections}`);
       if (h.tcp.blocks.outstanding !== 0) out.push(`${name}.sendBlocks=${h.tcp.blocks.outstanding}`);
+      if (h.tcp.counters.drops.internalError !== 0) out.push(`${name}.internalError=${h.tcp.counters.drops.internalError}`);
     }
     return out;
   }

@@ -1,4 +1,19 @@
-/** TCP for one shard (issue 3): the protocol and its minimal in-process socket API. */
+/**
+ * TCP for one shard (issue 3): the protocol and its minimal in-process socket API.
+ *
+ *   const tcp = new Tcp(env, options?)           // L4Protocol 6: receive / pull / icmpError
+ *   tcp.listen(port, { backlog?, address?, options? }) → TcpListener
+ *       .onConnection(cb) | .accept() + .onAcceptable, .pending, .handshaking, .close()
+ *   tcp.connect({ dst, dstPort, srcPort?, options? }) → TcpConnection
+ *       .write(bytes, off?, len?) → number   .read(max?) → Uint8Array | null   .readInto(dst, off?, len?) → number
+ *       .shutdown() .close() .abort() .setNoDelay(on) .setKeepAlive(on, idle?, interval?, count?)
+ *       .stateName .localAddress .localPort .remoteAddress .remotePort .bytesSent .bytesReceived
+ *       .readableLength .writableLength .ended .rto .srtt .cwnd .sndMss .windowScales
+ *       onConnect onReadable onWritable onEnd onClose(error?: { code, message })
+ *   tcp.flush()     // run deferred callbacks now (the stack may call it at the end of a burst)
+ *   tcp.clear()     // tear everything down
+ *   tcp.counters    // plain object: segments, retransmissions, drops by reason, states...
+ */
 export { Tcp, IPPROTO_TCP, type ConnectOptions, type ListenOptions } from './tcp.js';
 export { TcpConnection, DEFAULT_MSS } from './connection.js';
 export { TcpListener } from './listener.js';

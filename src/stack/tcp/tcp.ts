@@ -251,7 +251,7 @@ export class Tcp implements L4Protocol {
       p.release();
     } catch {
       // A bug must not take the stack down with it: count and drop.
-      counters.drops.malformed++;
+      counters.drops.internalError++;
       p.release();
     } finally {
       this.inReceive = false;
