@@ -12,6 +12,7 @@ import { Random, seedFromEnv } from '../../src/util/random.js';
 import { arpRequest, tcpFrame, udpFrame, type Endpoints } from '../support/frames.js';
 import { seedNote } from '../support/require.js';
 import { TCP_ACK, TCP_SYN } from '../../src/wire/tcp.js';
+import { drain, patternBytes, pump, sha256 } from './tcp-harness.js';
 import { emitIpv4Header, IPPROTO_ICMP, IPPROTO_UDP } from '../../src/wire/ipv4.js';
 
 const FRAMES = 1_000_000;
@@ -68,17 +69,31 @@ function pingWorks(n: TwoStacks): boolean {
   return ok;
 }
 
-test(`hostile input: ${FRAMES.toLocaleString('en')} random and mutated frames; the stack stays sound`, () => {
+test(`hostile input: ${FRAMES.toLocaleString('en')} random and mutated frames during a live transfer; the stack stays sound`, () => {
   const seed = seedFromEnv();
   const note = seedNote(seed);
   const rng = new Random(seed);
-  const n = twoStacks({ seed });
+  // 5 ms each way, so that the transfer spans the attack (about 1 ms of virtual time per 1,024 frames).
+  const n = twoStacks({ seed, aToB: { delay: 5 }, bToA: { delay: 5 } });
   assert.ok(pingWorks(n), note);
+  // A live connection A → B that must come through intact: 8 MB each way.
+  const up = patternBytes(8 << 20, seed);
+  const down = patternBytes(8 << 20, seed ^ 1);
+  const server = n.b.tcp.listen(80);
+  let atB: ReturnType<typeof drain> | null = null;
+  server.onConnection((s) => {
+    atB = drain(s);
+    pump(s, down);
+  });
+  const client = n.a.tcp.connect({ dst: IP_B, dstPort: 80 });
+  const atA = drain(client);
+  client.onConnect = () => pump(client, up);
   const pool = new FramePool({ slotSize: 2048, slots: 4096 });
   const t = templates();
   const scratch = new Uint8Array(1600);
   const burst: Packet[] = [];
   let maxHeld = 0;
+  let finishedAt = -1;
   for (let sent = 0; sent < FRAMES; ) {
     burst.length = 0;
     for (let i = 0; i < 64 && sent < FRAMES; i++, sent++) {
@@ -90,10 +105,15 @@ test(`hostile input: ${FRAMES.toLocaleString('en')} random and mutated frames; t
     } catch (err) {
       assert.fail(`the stack threw on frame ${sent}: ${(err as Error).stack} ${note}`);
     }
-    // Let B send what it wants to (replies, errors) and time move on.
-    if (sent % 4096 === 0) n.run(undefined, 50);
+    // Let the transfer and B's replies go on, and time move.
+    if (sent % 1024 === 0) n.run(undefined, 1);
     maxHeld = Math.max(maxHeld, pool.inUse);
+    if (finishedAt < 0 && atA.ended() && atB !== null && (atB as ReturnType<typeof drain>).ended()) finishedAt = sent;
   }
+  assert.ok(finishedAt < 0 || finishedAt > 100_000, `the transfer ran during the attack (done after ${finishedAt} frames) ${note}`);
+  assert.ok(n.run(() => atA.ended() && atB !== null && atB.ended(), 120_000), `the transfer finished ${note}`);
+  assert.equal(atA.digest(), sha256(down), `download intact ${note}`);
+  assert.equal(atB!.digest(), sha256(up), `upload intact ${note}`);
   n.run(undefined, 31_000);
   const c = n.b.counters();
   assert.ok(maxHeld <= 1100, `frames held at most by reassembly (1024) and queues: ${maxHeld} ${note}`);

@@ -273,3 +273,53 @@ test('the IPv4 header lands right even in front of a packet with no headroom', (
   n.run(undefined, 10);
   assert.deepEqual(got, [Uint8Array.from([1, 2, 3])]);
 });
+
+test('a packet filter claims datagrams before the stack looks at addresses (as DHCP will, with no address yet)', () => {
+  const n = twoStacks();
+  n.b.setAddress(0, 0);
+  const claimed: number[] = [];
+  n.b.ipv4.addFilter((p, h) => {
+    if (h.protocol !== IPPROTO_UDP) return false;
+    claimed.push(h.dst);
+    p.release();
+    return true;
+  });
+  const b = new Uint8Array(14 + 20 + 8);
+  b.set([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02, 0, 0, 0, 0, 0x01, 0x08, 0x00]);
+  emitIpv4Header({ dscp: 0, ecn: 0, totalLength: 28, id: 1, df: false, mf: false, fragmentOffset: 0, ttl: 64, protocol: IPPROTO_UDP, src: 0, dst: 0xffff_ffff }, b, 14);
+  b.set([0, 67, 0, 68, 0, 8, 0, 0], 34);
+  injectRaw(n, b);
+  n.run(undefined, 10);
+  assert.deepEqual(claimed, [0xffff_ffff]);
+  assert.equal(n.b.ipv4.counters.inAddrErrors, 0);
+});
+
+test('IPv4: IDs change per datagram; UDP with checksum 0 (none) is accepted', () => {
+  const n = twoStacks();
+  warmUp(n);
+  const ids: number[] = [];
+  n.b.ipv4.addFilter((_p, h) => (ids.push(h.id), false));
+  const got: Uint8Array[] = [];
+  n.b.udp.open().bind(9).onMessage = (d) => got.push(d.data);
+  const s = n.a.udp.open().bind(5000);
+  for (let i = 0; i < 3; i++) s.send(new Uint8Array([i]), 9, IP_B);
+  n.run(undefined, 10);
+  assert.equal(new Set(ids).size, 3, `distinct IDs ${ids}`);
+  const frame = new Uint8Array(14 + 20 + 9);
+  frame.set([0x02, 0, 0, 0, 0, 0x02, 0x02, 0, 0, 0, 0, 0x01, 0x08, 0x00]);
+  emitIpv4Header({ dscp: 0, ecn: 0, totalLength: 29, id: 1, df: false, mf: false, fragmentOffset: 0, ttl: 64, protocol: IPPROTO_UDP, src: IP_A, dst: IP_B }, frame, 14);
+  frame.set([0x13, 0x88, 0, 9, 0, 9, 0, 0, 42], 34);
+  injectRaw(n, frame);
+  n.run(undefined, 10);
+  assert.deepEqual(got.map((d) => d[0]), [0, 1, 2, 42]);
+});
+
+test('ARP: the cache is bounded and resolved entries age out', () => {
+  const n = twoStacks({ stack: { arp: { cacheSize: 4, reachableMs: 1000 } } });
+  for (let i = 0; i < 10; i++) n.a.arp.learn(parseIpv4(`10.0.0.${100 + i}`), 0x02_00_00_00_01_00 + i, n.clock.now());
+  assert.equal(n.a.arp.size, 4, 'the oldest were evicted');
+  assert.equal(n.a.arp.counters.evicted, 6);
+  assert.equal(n.a.arp.lookup(parseIpv4('10.0.0.109'), n.clock.now()), 0x02_00_00_00_01_09);
+  n.run(undefined, 1500);
+  assert.equal(n.a.arp.lookup(parseIpv4('10.0.0.109'), n.clock.now()), -1, 'aged out');
+});
