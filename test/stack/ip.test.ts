@@ -323,3 +323,36 @@ test('ARP: the cache is bounded and resolved entries age out', () => {
   n.run(undefined, 1500);
   assert.equal(n.a.arp.lookup(parseIpv4('10.0.0.109'), n.clock.now()), -1, 'aged out');
 });
+
+test('routing: off-link destinations go to the gateway; with no gateway there is no route', () => {
+  const n = twoStacks({ stack: { gateway: '10.0.0.2' } });
+  const far = parseIpv4('192.168.7.7');
+  const s = n.a.udp.open().bind(5000);
+  s.send(new Uint8Array([1]), 9, far);
+  n.run(undefined, 10);
+  // B is the next hop: the frame reached it (by its MAC), addressed to 192.168.7.7, and
+  // a host does not forward.
+  assert.equal(n.b.ipv4.counters.inAddrErrors, 1);
+  n.a.setAddress(IP_A, 24, 0);
+  s.send(new Uint8Array([2]), 9, far);
+  n.run(undefined, 10);
+  assert.equal(n.a.ipv4.counters.outNoRoutes, 1);
+});
+
+test('UDP: a connected socket takes datagrams only from its peer', () => {
+  const n = twoStacks();
+  warmUp(n);
+  const got: number[] = [];
+  const sb = n.b.udp.open().connect(IP_A, 5000);
+  sb.onMessage = (d) => got.push(d.data[0]!);
+  const from5000 = n.a.udp.open().bind(5000);
+  const from5001 = n.a.udp.open().bind(5001);
+  from5000.send(new Uint8Array([1]), sb.localPort, IP_B);
+  from5001.send(new Uint8Array([2]), sb.localPort, IP_B);
+  sb.send(new Uint8Array([3]));
+  let back = -1;
+  from5000.onMessage = (d) => (back = d.data[0]!);
+  n.run(undefined, 10);
+  assert.deepEqual(got, [1]);
+  assert.equal(back, 3);
+});
