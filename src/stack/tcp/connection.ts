@@ -10,7 +10,7 @@
  */
 import { Packet, GSO_TCPV4 } from '../../packet/packet.js';
 import { writeU16, writeU32 } from '../../wire/addr.js';
-import { finish, pseudoHeaderSum } from '../../wire/checksum.js';
+import { pseudoHeaderSum } from '../../wire/checksum.js';
 import { seqAdd, seqGeq, seqGt, seqLeq, seqLt, seqSub } from '../../wire/seq.js';
 import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN } from '../../wire/tcp.js';
 import { L4_HEADROOM } from '../l4.js';
@@ -20,7 +20,8 @@ import type { TcpListener } from './listener.js';
 import type { ResolvedTcpOptions } from './options.js';
 import { InOrderQueue, OOO_FULL, OutOfOrderQueue } from './recv-queue.js';
 import { RttEstimator } from './rtt.js';
-import { packetSum, type SegmentInfo } from './segment.js';
+import type { SegmentInfo } from './segment.js';
+import { packetChecksum } from '../../packet/checksum.js';
 import { SendBuffer } from './send-buffer.js';
 import {
   CLOSE_WAIT, CLOSED, CLOSING, ESTABLISHED, FIN_WAIT_1, FIN_WAIT_2, LAST_ACK, STATE_NAMES, SYN_RECEIVED, SYN_SENT, TIME_WAIT,
@@ -1145,7 +1146,7 @@ export class TcpConnection implements EventTarget {
       p.csumOffset = 16;
       writeU16(b, at + 16, ps);
     } else {
-      writeU16(b, at + 16, finish(packetSum(p, ps)));
+      writeU16(b, at + 16, packetChecksum(p, 0, ps));
     }
     const c = tcp.counters;
     c.segmentsOut++;

@@ -1,10 +1,5 @@
-/**
- * Parsing a received segment into one reused object (no allocation per segment), and
- * the checksum of a packet made of fragments.
- */
+/** Parsing a received segment into one reused object (no allocation per segment). */
 import { readU16, readU32 } from '../../wire/addr.js';
-import { addSums, fold } from '../../wire/checksum.js';
-import { sum16 } from '../../wire/checksum.js';
 import type { Packet } from '../../packet/packet.js';
 import { TCPOPT_EOL, TCPOPT_MSS, TCPOPT_NOP, TCPOPT_WSCALE } from '../../wire/tcp-options.js';
 
@@ -69,23 +64,4 @@ export function parseSegment(p: Packet, s: SegmentInfo): number {
     i += size;
   }
   return PARSE_OK;
-}
-
-function swap16(x: number): number {
-  return ((x & 0xff) << 8) | (x >>> 8);
-}
-
-/** The folded one's-complement sum of all of `p`'s bytes plus `initial` (not complemented). */
-export function packetSum(p: Packet, initial: number): number {
-  let sum = initial;
-  let odd = false;
-  const n = p.bufs.length;
-  for (let i = 0; i < n; i++) {
-    const len = p.lens[i]!;
-    if (len === 0) continue;
-    const s = sum16(p.bufs[i]!, p.offs[i]!, len);
-    sum = addSums(sum, odd ? swap16(s) : s);
-    if (len & 1) odd = !odd;
-  }
-  return fold(sum);
 }

@@ -10,7 +10,7 @@
  */
 import { Packet } from '../../packet/packet.js';
 import { writeU16, writeU32, type Ipv4Address } from '../../wire/addr.js';
-import { finish, pseudoHeaderSum } from '../../wire/checksum.js';
+import { pseudoHeaderSum } from '../../wire/checksum.js';
 import { seqAdd, seqGt } from '../../wire/seq.js';
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../../wire/tcp.js';
 import type { StackEnv } from '../env.js';
@@ -21,7 +21,8 @@ import { tcpError, type EventTarget, type TcpErrorCode } from './events.js';
 import { IsnGenerator } from './isn.js';
 import { TcpListener } from './listener.js';
 import { DEFAULT_TCP_OPTIONS, resolveOptions, type ResolvedTcpOptions, type TcpOptions } from './options.js';
-import { packetSum, PARSE_OK, parseSegment, SegmentInfo } from './segment.js';
+import { PARSE_OK, parseSegment, SegmentInfo } from './segment.js';
+import { packetChecksum } from '../../packet/checksum.js';
 import { BlockPool } from './send-buffer.js';
 import { TIME_WAIT } from './state.js';
 
@@ -219,7 +220,7 @@ export class Tcp implements L4Protocol {
     counters.segmentsIn++;
     this.inReceive = true;
     try {
-      if (!p.csumVerified && finish(packetSum(p, pseudoHeaderSum(src, dst, IPPROTO_TCP, p.length))) !== 0) {
+      if (!p.csumVerified && packetChecksum(p, 0, pseudoHeaderSum(src, dst, IPPROTO_TCP, p.length)) !== 0) {
         counters.drops.badChecksum++;
         p.release();
         return;
@@ -402,7 +403,7 @@ export class Tcp implements L4Protocol {
       p.csumOffset = 16;
       writeU16(b, at + 16, ps);
     } else {
-      writeU16(b, at + 16, finish(packetSum(p, ps)));
+      writeU16(b, at + 16, packetChecksum(p, 0, ps));
     }
     out.src = local;
     out.dst = remote;
