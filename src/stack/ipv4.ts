@@ -197,6 +197,13 @@ export class Ipv4 implements L3Receiver, L3Source {
       p.release();
       return;
     }
+    // TCP is unicast only (RFC 1122 §4.2.3.10): a segment sent to a broadcast, at the IP
+    // or the link layer, gets neither a connection nor a RST.
+    if (h.protocol === IPPROTO_TCP && (h.dst !== this.address || p.linkBroadcast)) {
+      this.counters.inAddrErrors++;
+      p.release();
+      return;
+    }
     this.counters.inDelivers++;
     this.current = h;
     this.currentBytes = p.bufs[0]!;

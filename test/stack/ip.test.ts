@@ -356,3 +356,18 @@ test('UDP: a connected socket takes datagrams only from its peer', () => {
   assert.deepEqual(got, [1]);
   assert.equal(back, 3);
 });
+
+test('TCP sent to a broadcast address gets no RST (RFC 1122 §4.2.3.10)', () => {
+  const n = twoStacks();
+  n.run(undefined, 10);
+  for (const [mac, dst] of [[[0xff, 0xff, 0xff, 0xff, 0xff, 0xff], IP_B], [[0x02, 0, 0, 0, 0, 0x02], parseIpv4('10.0.0.255')]] as const) {
+    const b = new Uint8Array(14 + 20 + 20);
+    b.set([...mac, 0x02, 0, 0, 0, 0, 0x01, 0x08, 0x00]);
+    emitIpv4Header({ dscp: 0, ecn: 0, totalLength: 40, id: 1, df: false, mf: false, fragmentOffset: 0, ttl: 64, protocol: 6, src: IP_A, dst }, b, 14);
+    b.set([0x13, 0x88, 0, 80, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 0xff, 0xff], 34);
+    injectRaw(n, b);
+  }
+  n.run(undefined, 10);
+  assert.equal(n.b.ipv4.counters.inAddrErrors, 2);
+  assert.equal(n.b.tcp.counters.resetsSent, 0);
+});
