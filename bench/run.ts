@@ -8,9 +8,10 @@ import { fileURLToPath } from 'node:url';
 import { cpus } from 'node:os';
 import { foundationBenchmarks } from './foundation.js';
 import { linkBenchmarks } from './link.js';
+import { stackBenchmarks } from './stack.js';
 import { printTable, type BenchRow } from './harness.js';
 
-const rows: BenchRow[] = [...foundationBenchmarks(), ...(await linkBenchmarks())];
+const rows: BenchRow[] = [...foundationBenchmarks(), ...(await linkBenchmarks()), ...(await stackBenchmarks())];
 printTable(rows);
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');

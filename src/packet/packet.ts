@@ -258,7 +258,10 @@ export class Packet {
       }
       const n = Math.min(fl - from, len);
       const o = this.offs[i]! + from;
-      dst.set(this.bufs[i]!.subarray(o, o + n), dstOff);
+      const src = this.bufs[i]!;
+      // Small pieces (headers, short requests) byte by byte: a subarray view costs more.
+      if (n <= 64) for (let k = 0; k < n; k++) dst[dstOff + k] = src[o + k]!;
+      else dst.set(src.subarray(o, o + n), dstOff);
       dstOff += n;
       len -= n;
       from = 0;
@@ -338,9 +341,9 @@ export class Packet {
   /** Drops the fragments and ownership without releasing (they moved elsewhere). */
   private forget(): void {
     this.owner = null;
-    this.bufs = [];
-    this.offs = [];
-    this.lens = [];
+    this.bufs.length = 0;
+    this.offs.length = 0;
+    this.lens.length = 0;
     this.length = 0;
     this.headroom = 0;
     this.tailroom = 0;
