@@ -29,13 +29,44 @@ export interface TcpOptions {
 
 export type TcpOptionsError = 'bad-option';
 
+/** Most SACK blocks one option can carry (40 bytes of option space: (40 - 2) / 8). */
+export const TCP_MAX_SACK_BLOCKS = 4;
+
 /**
- * Parses the options in b[off, off+len). Unknown kinds are skipped by their length;
- * a known kind with the wrong length is skipped too, as Linux does
- * (tcp_parse_options). A length below 2 or past the end is 'bad-option'. EOL stops.
+ * A reused parse target (no allocation per segment): `parseTcpOptionsInto` resets and
+ * fills it. Absent values are -1 (mss, wscale) or false (sackPermitted, tsPresent).
  */
-export function parseTcpOptions(b: Uint8Array, off: number, len: number): TcpOptions | TcpOptionsError {
-  const o: TcpOptions = {};
+export class TcpOptionsTarget {
+  mss = -1;
+  wscale = -1;
+  sackPermitted = false;
+  tsPresent = false;
+  tsVal = 0;
+  tsEcr = 0;
+  /** SACK blocks read (0..4), flat in `sackBlocks`: [left0, right0, left1, right1, ...]. */
+  sackCount = 0;
+  readonly sackBlocks = new Uint32Array(2 * TCP_MAX_SACK_BLOCKS);
+  /** A SACK option with a bad length was seen (skipped, as Linux does). */
+  sackMalformed = false;
+}
+
+export const OPTIONS_OK = 0;
+export const OPTIONS_BAD = 1;
+
+/**
+ * Parses the options in b[off, off+len) into `t` without allocating. Unknown kinds are
+ * skipped by their length; a known kind with the wrong length is skipped too, as Linux
+ * does (tcp_parse_options). A length below 2 or past the end is OPTIONS_BAD. EOL stops.
+ */
+export function parseTcpOptionsInto(b: Uint8Array, off: number, len: number, t: TcpOptionsTarget): number {
+  t.mss = -1;
+  t.wscale = -1;
+  t.sackPermitted = false;
+  t.tsPresent = false;
+  t.tsVal = 0;
+  t.tsEcr = 0;
+  t.sackCount = 0;
+  t.sackMalformed = false;
   const end = off + len;
   let i = off;
   while (i < end) {
@@ -45,34 +76,60 @@ export function parseTcpOptions(b: Uint8Array, off: number, len: number): TcpOpt
       i++;
       continue;
     }
-    if (i + 1 >= end) return 'bad-option';
+    if (i + 1 >= end) return OPTIONS_BAD;
     const size = b[i + 1]!;
-    if (size < 2 || i + size > end) return 'bad-option';
+    if (size < 2 || i + size > end) return OPTIONS_BAD;
     switch (kind) {
       case TCPOPT_MSS:
-        if (size === 4) o.mss = readU16(b, i + 2);
+        if (size === 4) t.mss = readU16(b, i + 2);
         break;
       case TCPOPT_WSCALE:
-        if (size === 3) o.wscale = b[i + 2]!;
+        if (size === 3) t.wscale = b[i + 2]!;
         break;
       case TCPOPT_SACK_PERMITTED:
-        if (size === 2) o.sackPermitted = true;
+        if (size === 2) t.sackPermitted = true;
         break;
       case TCPOPT_SACK:
         if (size >= 10 && (size - 2) % 8 === 0) {
-          const s: number[] = [];
-          for (let p = i + 2; p < i + size; p += 4) s.push(readU32(b, p));
-          o.sack = s;
+          let n = 0;
+          const sb = t.sackBlocks;
+          for (let p = i + 2; p < i + size && n < 2 * TCP_MAX_SACK_BLOCKS; p += 4) sb[n++] = readU32(b, p);
+          t.sackCount = n >>> 1;
+        } else {
+          t.sackMalformed = true;
         }
         break;
       case TCPOPT_TIMESTAMP:
         if (size === 10) {
-          o.tsVal = readU32(b, i + 2);
-          o.tsEcr = readU32(b, i + 6);
+          t.tsPresent = true;
+          t.tsVal = readU32(b, i + 2);
+          t.tsEcr = readU32(b, i + 6);
         }
         break;
     }
     i += size;
+  }
+  return OPTIONS_OK;
+}
+
+const scratch = new TcpOptionsTarget();
+
+/**
+ * Parses the options in b[off, off+len) into a fresh object (tests, tools; the stack
+ * uses `parseTcpOptionsInto`). Same rules: 'bad-option' for a length below 2 or past
+ * the end.
+ */
+export function parseTcpOptions(b: Uint8Array, off: number, len: number): TcpOptions | TcpOptionsError {
+  const t = scratch;
+  if (parseTcpOptionsInto(b, off, len, t) !== OPTIONS_OK) return 'bad-option';
+  const o: TcpOptions = {};
+  if (t.mss >= 0) o.mss = t.mss;
+  if (t.wscale >= 0) o.wscale = t.wscale;
+  if (t.sackPermitted) o.sackPermitted = true;
+  if (t.sackCount > 0) o.sack = Array.from(t.sackBlocks.subarray(0, 2 * t.sackCount));
+  if (t.tsPresent) {
+    o.tsVal = t.tsVal;
+    o.tsEcr = t.tsEcr;
   }
   return o;
 }

@@ -2,8 +2,9 @@
  * Congestion control as a small pluggable module. The connection does loss detection
  * and recovery mechanics (fast retransmit, NewReno partial ACKs, RFC 6582; limited
  * transmit, RFC 3042); the module decides how the window grows and how far it falls:
- * NewReno here (RFC 5681), CUBIC (RFC 9438) next.
+ * NewReno here (RFC 5681), CUBIC (RFC 9438) in cubic.ts (the default, as in Linux).
  */
+import { cubic } from './cubic.js';
 
 export interface CongestionControl {
   readonly name: string;
@@ -19,6 +20,8 @@ export interface CongestionControl {
   onRto(flight: number, mss: number, now: number): void;
   /** Fast recovery ended with a full ACK. */
   onRecoveryEnd(flight: number, mss: number, now: number): void;
+  /** An RTT sample (ms, Karn's rule applied by the connection), for modules that need the RTT (CUBIC). Optional. */
+  onRtt?(sample: number, now: number): void;
 }
 
 export type CongestionFactory = (mss: number, initialWindow: number) => CongestionControl;
@@ -71,3 +74,13 @@ export class NewReno implements CongestionControl {
 }
 
 export const newReno: CongestionFactory = (_mss, iw) => new NewReno(iw);
+
+/** The modules by name (TcpOptions.congestion takes a name or a factory). */
+export type CongestionName = 'cubic' | 'newreno';
+
+export function congestionFactory(c: CongestionName | CongestionFactory): CongestionFactory {
+  if (typeof c === 'function') return c;
+  if (c === 'cubic') return cubic;
+  if (c === 'newreno') return newReno;
+  throw new RangeError(`unknown congestion control ${String(c)}`);
+}

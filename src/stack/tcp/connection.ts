@@ -20,6 +20,7 @@ import type { TcpListener } from './listener.js';
 import type { ResolvedTcpOptions } from './options.js';
 import { InOrderQueue, OOO_FULL, OutOfOrderQueue } from './recv-queue.js';
 import { RttEstimator } from './rtt.js';
+import { SACK_BLOCK_BAD, SackScoreboard } from './sack.js';
 import type { SegmentInfo } from './segment.js';
 import { packetChecksum } from '../../packet/checksum.js';
 import { SendBuffer } from './send-buffer.js';
@@ -33,6 +34,11 @@ import type { Tcp } from './tcp.js';
 /** RFC 9293 §3.7.1: the MSS to assume when the peer sends none. */
 export const DEFAULT_MSS = 536;
 const MIN_MSS = 88;
+
+/** Bytes a timestamp option takes in every segment (NOP, NOP, kind 8, length 10). */
+const TS_LEN = 12;
+/** RFC 7323 §5.5: TS.Recent older than 24 days is invalid (PAWS does not use it). */
+const PAWS_IDLE = 24 * 86_400_000;
 
 const LONG_NONE = 0;
 const LONG_KEEPALIVE = 1;
@@ -101,6 +107,40 @@ export class TcpConnection implements EventTarget {
   /** Duplicate ACKs owed for out-of-order segments of this burst. */
   private dupAcksOwed = 0;
   private peerFin = false;
+
+  // --- SACK (RFC 2018, RFC 6675) and timestamps (RFC 7323) ---
+  /** Both ends offered SACK-permitted. */
+  sackOk = false;
+  /** Both ends offered timestamps: every segment carries TSval/TSecr, sndMss is 12 less. */
+  tsOk = false;
+  /** The negotiated MSS (payload and per-segment options); `sndMss` is the payload part. */
+  private mssLimit = DEFAULT_MSS;
+  /** What the peer SACKed (sender side). */
+  private readonly sb = new SackScoreboard();
+  /** RFC 6675 HighRxt: the end of what was retransmitted in this recovery. */
+  private highRxt = 0;
+  /** SACK blocks we send (receiver side), most recent first (RFC 2018 §4). */
+  private readonly sackL = new Uint32Array(4);
+  private readonly sackR = new Uint32Array(4);
+  private sackN = 0;
+  /**
+   * Our TSval is the millisecond clock plus this random per-connection offset (RFC 7323
+   * §5.4). Public for SYN cookies, which may set it when rebuilding a connection.
+   */
+  tsOffset: number;
+  /**
+   * When >= 0: the TSval our SYN-ACK carries instead of the clock (SYN cookies encode
+   * options in its low bits, as Linux does; the completing ACK echoes it in its TSecr,
+   * which `SegmentInfo.tsEcr` holds).
+   */
+  synAckTsVal = -1;
+  private tsRecent = 0;
+  /** When TS.Recent was last set (ms), for the 24-day rule. */
+  private tsRecentAt = 0;
+  /** RFC 7323 Last.ACK.sent. */
+  private lastAckSent = 0;
+  /** TSecr of the segment being processed (for RTTM), or -1. */
+  private rxTsEcr = -1;
 
   // --- buffers ---
   private readonly sbuf: SendBuffer;
@@ -171,6 +211,7 @@ export class TcpConnection implements EventTarget {
     const mtu = Math.min(env.features.mtu, remoteAddress ? env.pathMtu(remoteAddress) : env.features.mtu);
     this.advMss = Math.max(MIN_MSS, Math.min(mtu - 40, opts.mss));
     this.rtt = new RttEstimator(opts.minRto, opts.maxRto, opts.initialRto);
+    this.tsOffset = env.random.nextU32();
     this.cc = opts.congestion(DEFAULT_MSS, this.initialWindow(DEFAULT_MSS));
     this.noDelay = opts.noDelay;
     this.keepAlive = opts.keepAlive;
@@ -230,6 +271,16 @@ export class TcpConnection implements EventTarget {
 
   get cwnd(): number {
     return this.cc.cwnd;
+  }
+
+  /** Our TSval clock (RFC 7323): milliseconds plus the per-connection offset, modulo 2^32. */
+  tsNow(now: number): number {
+    return (Math.floor(now) + this.tsOffset) >>> 0;
+  }
+
+  /** Bytes the peer has SACKed above SND.UNA (the scoreboard; for tests and stats). */
+  get sackedBytes(): number {
+    return this.sb.bytes;
   }
 
   /** The send shift we apply to the peer's windows and the one we apply to ours. */
@@ -365,6 +416,7 @@ export class TcpConnection implements EventTarget {
     this.irs = s.seq;
     this.rcvNxt = seqAdd(s.seq, 1);
     this.rcvAdv = this.rcvNxt;
+    this.lastAckSent = this.rcvNxt;
     this.negotiate(s);
     this.sndWnd = s.window; // never scaled in a SYN
     this.maxSndWnd = this.sndWnd;
@@ -374,6 +426,21 @@ export class TcpConnection implements EventTarget {
     this.setState(SYN_RECEIVED);
     this.synPending = true;
     this.tcp.markReady(this, false);
+  }
+
+  /**
+   * Passive open from a SYN cookie (syn-cookie.ts): `syn` is the SYN rebuilt from the
+   * cookie, already answered statelessly with ISS `iss`; the segment that brought the
+   * cookie back follows (segmentArrives) and establishes the connection.
+   */
+  openFromCookie(syn: SegmentInfo, iss: number, now: number): void {
+    this.openPassive(syn, now);
+    this.synPending = false;
+    this.iss = iss;
+    this.initSend();
+    this.sndNxt = this.sndMax = seqAdd(iss, 1);
+    this.sndWl2 = iss;
+    this.rcvAdv = seqAdd(this.rcvNxt, Math.min(this.rcvBuf, 65535)); // what the SYN-ACK offered
   }
 
   private initSend(): void {
@@ -394,8 +461,16 @@ export class TcpConnection implements EventTarget {
       if (this.rcvBuf > 65535) this.rcvBuf = 65535;
     }
     const env = this.tcp.env;
+    this.sackOk = this.opts.sack && s.sackPermitted;
+    this.tsOk = this.opts.timestamps && s.tsPresent;
+    if (this.tsOk) {
+      this.tsRecent = s.tsVal;
+      this.tsRecentAt = env.clock.now();
+    }
     const pmtu = env.pathMtu(this.remoteAddress);
-    this.sndMss = Math.max(MIN_MSS, Math.min(peerMss, pmtu - 40, this.opts.mss));
+    this.mssLimit = Math.max(MIN_MSS, Math.min(peerMss, pmtu - 40, this.opts.mss));
+    // As Linux: the timestamp option comes out of every segment's payload.
+    this.sndMss = this.mssLimit - (this.tsOk ? TS_LEN : 0);
     this.rcvMss = Math.min(this.advMss, DEFAULT_MSS);
     this.cc = this.opts.congestion(this.sndMss, this.initialWindow(this.sndMss));
   }
@@ -404,8 +479,10 @@ export class TcpConnection implements EventTarget {
   pathMtuChanged(mtu: number, seq: number): void {
     if (this.state === CLOSED || this.state === TIME_WAIT) return;
     if (!(seqGeq(seq, this.sndUna) && seqLt(seq, this.sndMax))) return;
-    const mss = Math.max(MIN_MSS, mtu - 40);
-    if (mss >= this.sndMss) return;
+    const lim = Math.max(MIN_MSS, mtu - 40);
+    if (lim >= this.mssLimit) return;
+    this.mssLimit = lim;
+    const mss = lim - (this.tsOk ? TS_LEN : 0);
     this.sndMss = mss;
     if (this.cc.cwnd < mss) this.cc.cwnd = mss;
     this.sndNxt = this.sndUna;
@@ -446,6 +523,24 @@ export class TcpConnection implements EventTarget {
     const counters = this.tcp.counters;
     this.lastRecv = now;
     this.kaProbes = 0;
+
+    // --- PAWS (RFC 7323 §5.3 R1), before the acceptability test ---
+    this.rxTsEcr = -1;
+    if (this.tsOk && s.tsPresent) {
+      if (!(flags & TCP_RST) && seqLt(s.tsVal, this.tsRecent)) {
+        if (now - this.tsRecentAt > PAWS_IDLE) {
+          // Idle for more than 24 days: TS.Recent is invalid (RFC 7323 §5.5).
+          this.tsRecent = s.tsVal;
+          this.tsRecentAt = now;
+        } else {
+          p.release();
+          counters.pawsDrops++;
+          this.ackNow();
+          return;
+        }
+      }
+      this.rxTsEcr = s.tsEcr;
+    }
 
     // --- 1. acceptability (RFC 9293 §3.10.7.4, first check) ---
     const segLen = p.length + (flags & TCP_SYN ? 1 : 0) + (flags & TCP_FIN ? 1 : 0);
@@ -507,6 +602,12 @@ export class TcpConnection implements EventTarget {
       if (!(segLen <= 1 && seq === seqAdd(this.rcvNxt, -1))) counters.drops.outOfWindow++;
       this.ackNow();
       return;
+    }
+
+    // RFC 7323 §4.3: TS.Recent from an acceptable segment that covers Last.ACK.sent.
+    if (this.tsOk && s.tsPresent && seqLeq(seq, this.lastAckSent) && seqGeq(s.tsVal, this.tsRecent)) {
+      this.tsRecent = s.tsVal;
+      this.tsRecentAt = now;
     }
 
     // --- trim to the window ---
@@ -591,6 +692,7 @@ export class TcpConnection implements EventTarget {
       return;
     }
     const wnd = s.window << this.sndScale;
+    if (this.sackOk && (s.sackCount > 0 || s.sackMalformed)) this.takeSack(s, ack);
     if (seqGt(ack, this.sndUna)) {
       this.newAck(ack, now);
       if (this.state === CLOSED) {
@@ -599,6 +701,11 @@ export class TcpConnection implements EventTarget {
       }
     } else if (ack === this.sndUna && p.length === 0 && !fin && wnd === this.sndWnd && this.sndMax !== this.sndUna) {
       this.dupAck();
+    }
+    // RFC 6675 §5: SACK information alone can show SND.UNA lost (ACKs that carry data or
+    // a window update are no duplicate ACKs, but their SACK blocks count).
+    if (this.sackOk && !this.inRecovery && this.sb.count > 0 && seqGeq(this.sndUna, this.recover) && this.sndMax !== this.sndUna) {
+      if (seqGt(this.sb.lostBoundary(this.sndUna, this.sndMss), this.sndUna)) this.enterSackRecovery(now);
     }
     if (seqLt(this.sndWl1, s.seq) || (this.sndWl1 === s.seq && seqLeq(this.sndWl2, ack))) {
       const opened = wnd > this.sndWnd;
@@ -638,6 +745,7 @@ export class TcpConnection implements EventTarget {
           const end = seqAdd(seq, p.length);
           if (this.ooo.insert(seq, p) === OOO_FULL) counters.drops.oooQueueFull++;
           else if (fin) this.ooo.finEnd = seqAdd(end, 1);
+          if (this.sackOk && this.ooo.rangeAround(seq)) this.noteSackBlock(this.ooo.rangeStart, this.ooo.rangeEnd);
           fin = 0;
           if (this.dupAcksOwed < 8) this.dupAcksOwed++;
           this.ackNow();
@@ -755,8 +863,20 @@ export class TcpConnection implements EventTarget {
     }
     this.sndUna = ack;
     if (seqLt(this.sndNxt, ack)) this.sndNxt = ack;
-    if (this.timing && seqGeq(ack, this.rttSeq)) {
+    if (this.sackOk) this.sb.advance(ack);
+    if (this.tsOk) {
+      // RTTM (RFC 7323 §4): every ACK of new data with a TSecr is a sample, retransmitted
+      // or not (the echo names the transmission); 0 is taken as "no echo", as Linux does.
+      if (this.rxTsEcr > 0) {
+        const r = (this.tsNow(now) - this.rxTsEcr) | 0;
+        if (r >= 0 && r <= this.opts.maxRto) {
+          this.rtt.sample(r);
+          this.cc.onRtt?.(r, now);
+        }
+      }
+    } else if (this.timing && seqGeq(ack, this.rttSeq)) {
       this.rtt.sample(now - this.rttTime);
+      this.cc.onRtt?.(now - this.rttTime, now);
       this.timing = false;
     }
     this.retries = 0;
@@ -767,6 +887,9 @@ export class TcpConnection implements EventTarget {
         this.inRecovery = false;
         this.dupAcks = 0;
         this.cc.onRecoveryEnd(seqSub(this.sndNxt, this.sndUna), mss, now);
+      } else if (this.sackOk) {
+        // RFC 6675: a partial ACK needs no deflation; pipe and NextSeg do the rest.
+        if (seqLt(this.highRxt, ack)) this.highRxt = ack;
       } else {
         // Partial ACK (RFC 6582 §3.2 step 5): retransmit the next hole, deflate.
         this.rexmitPending = true;
@@ -805,7 +928,86 @@ export class TcpConnection implements EventTarget {
         return;
       }
     }
-    if (this.sbuf.length > seqSub(this.sndNxt, this.bufSeq) || this.rexmitPending) this.tcp.markReady(this, false);
+    if (this.sbuf.length > seqSub(this.sndNxt, this.bufSeq) || this.rexmitPending || (this.inRecovery && this.sackOk)) this.tcp.markReady(this, false);
+  }
+
+  /** Received SACK blocks into the scoreboard (validated there; bad ones counted). */
+  private takeSack(s: SegmentInfo, ack: number): void {
+    const c = this.tcp.counters;
+    if (s.sackMalformed) c.sackBlocksIgnored++;
+    const una = seqGt(ack, this.sndUna) && seqLeq(ack, this.sndMax) ? ack : this.sndUna;
+    const b = s.sackBlocks;
+    const before = this.sb.bytes;
+    for (let k = 0; k < s.sackCount; k++) {
+      if (this.sb.add(b[2 * k]!, b[2 * k + 1]!, una, this.sndMax) === SACK_BLOCK_BAD) c.sackBlocksIgnored++;
+    }
+    if (this.inRecovery && this.sb.bytes !== before) this.tcp.markReady(this, false);
+  }
+
+  /** RFC 6675 §5 steps 4.1-4.3: enter loss recovery, retransmit the first segment. */
+  private enterSackRecovery(now: number): void {
+    const flight = seqSub(this.sndMax, this.sndUna);
+    this.cc.onCongestion(flight, this.sndMss, now);
+    this.recover = this.sndMax;
+    this.inRecovery = true;
+    this.highRxt = this.sndUna;
+    this.rexmitPending = true;
+    const c = this.tcp.counters;
+    c.fastRetransmits++;
+    c.sackRecoveries++;
+    this.tcp.markReady(this, false);
+  }
+
+  /** A new SACK block [l, r) to report, first; the older ones it covers go (RFC 2018 §4). */
+  private noteSackBlock(l: number, r: number): void {
+    const L = this.sackL;
+    const R = this.sackR;
+    let m = 0;
+    for (let k = 0; k < this.sackN; k++) {
+      if (seqLt(R[k]!, l) || seqGt(L[k]!, r)) {
+        L[m] = L[k]!;
+        R[m] = R[k]!;
+        m++;
+      }
+    }
+    if (m > 3) m = 3;
+    for (let k = m; k > 0; k--) {
+      L[k] = L[k - 1]!;
+      R[k] = R[k - 1]!;
+    }
+    L[0] = l;
+    R[0] = r;
+    this.sackN = m + 1;
+  }
+
+  /** The SACK blocks still worth sending (above rcvNxt, data still held); drops the rest. */
+  private pruneSackBlocks(): number {
+    if (this.sackN === 0) return 0;
+    if (this.ooo.empty) {
+      this.sackN = 0;
+      return 0;
+    }
+    const L = this.sackL;
+    const R = this.sackR;
+    let m = 0;
+    for (let k = 0; k < this.sackN; k++) {
+      if (seqGt(R[k]!, this.rcvNxt)) {
+        L[m] = seqLt(L[k]!, this.rcvNxt) ? this.rcvNxt : L[k]!;
+        R[m] = R[k]!;
+        m++;
+      }
+    }
+    this.sackN = m;
+    return m;
+  }
+
+  /** Payload per segment now: sndMss, less the room SACK blocks take while we have some to send. */
+  private segMss(): number {
+    const n = this.sackN;
+    if (n === 0) return this.sndMss;
+    const max = this.tsOk ? 3 : 4;
+    const mss = this.sndMss - 4 - 8 * (n < max ? n : max);
+    return mss > 64 ? mss : 64;
   }
 
   private windowOpened(): void {
@@ -828,6 +1030,13 @@ export class TcpConnection implements EventTarget {
       const oseg = Math.ceil(outstanding / mss);
       thresh = oseg - 1 > 1 ? oseg - 1 : 1;
       if (thresh > 3) thresh = 3;
+    }
+    if (this.sackOk) {
+      // RFC 6675: no window inflation; DupThresh duplicate ACKs (or IsLost) start recovery.
+      if (this.inRecovery) this.tcp.markReady(this, false);
+      else if (this.dupAcks >= thresh && seqGeq(this.sndUna, this.recover)) this.enterSackRecovery(this.tcp.env.clock.now());
+      else if (this.dupAcks < thresh) this.tcp.markReady(this, false);
+      return;
     }
     if (this.inRecovery) {
       this.cc.cwnd += mss;
@@ -951,6 +1160,10 @@ export class TcpConnection implements EventTarget {
       const p = this.retransmitFirst(now);
       if (p !== null) return p;
     }
+    if (sendable && this.inRecovery && this.sackOk) {
+      const p = this.sackNextSeg(now);
+      if (p !== null) return p;
+    }
     if (sendable) {
       const p = this.sendData(now);
       if (p !== null) return p;
@@ -980,32 +1193,79 @@ export class TcpConnection implements EventTarget {
     const outstanding = seqSub(this.sndMax, this.sndUna);
     if (outstanding <= 0) return null;
     const dataOff = seqSub(this.sndUna, this.bufSeq);
+    const mss = this.segMss();
     let len = this.sbuf.length - dataOff;
-    if (len > this.sndMss) len = this.sndMss;
+    if (len > mss) len = mss;
     if (len > outstanding) len = outstanding;
     if (len < 0) len = 0;
+    if (this.sackOk && this.sb.count > 0) len = seqSub(this.sb.nextSackedFrom(this.sndUna, seqAdd(this.sndUna, len)), this.sndUna);
     const end = seqAdd(this.sndUna, len);
     const fin = this.finQueued && end === this.finSeq && seqGt(this.sndMax, this.finSeq) ? TCP_FIN : 0;
     if (len === 0 && !fin) return null;
-    const p = this.build(this.sndUna, TCP_ACK | fin | (end === seqAdd(this.bufSeq, this.sbuf.length) ? TCP_PSH : 0), dataOff, len, false);
+    const p = this.build(this.sndUna, TCP_ACK | fin | (end === seqAdd(this.bufSeq, this.sbuf.length) ? TCP_PSH : 0), dataOff, len, false, mss);
     if (p === null) {
       this.rexmitPending = true;
       return null;
     }
     const c = this.tcp.counters;
     c.retransmittedSegments++;
+    c.retransmittedBytes += len;
     if (this.timing && seqLt(this.sndUna, this.rttSeq)) this.timing = false;
     const after = seqAdd(end, fin ? 1 : 0);
+    if (this.inRecovery && this.sackOk) {
+      c.sackRetransmittedBytes += len;
+      if (seqLt(this.highRxt, after)) this.highRxt = after;
+    }
     if (seqLt(this.sndNxt, after)) this.sndNxt = after;
     this.tcp.env.timers.arm(this.rtxTimer, now + this.rtt.rto);
     this.persistMode = false;
     return p;
   }
 
+  /**
+   * RFC 6675 §5 step (C) with NextSeg rule 1: while cwnd − pipe allows a segment, the
+   * first lost, unSACKed hole above HighRxt goes again (only what is lost). Rule 2 (new
+   * data) is sendData's, with pipe in place of the flight; rules 3 and 4 are not used.
+   */
+  private sackNextSeg(now: number): Packet | null {
+    const una = this.sndUna;
+    if (this.sb.count === 0 || una === this.sndMax) return null;
+    const mss = this.segMss();
+    if (this.cc.cwnd - this.sb.pipe(una, this.sndMax, this.highRxt, this.sndMss) < mss) return null;
+    const s = this.sb.nextLost(this.highRxt, una, this.sndMss);
+    if (s < 0) return null;
+    const dataOff = seqSub(s, this.bufSeq);
+    let len = seqSub(this.sb.holeEnd, s);
+    if (len > mss) len = mss;
+    const inBuf = this.sbuf.length - dataOff;
+    if (len > inBuf) len = inBuf;
+    if (len < 0) len = 0;
+    const end = seqAdd(s, len);
+    const fin = this.finQueued && end === this.finSeq && seqGt(this.sndMax, this.finSeq) ? TCP_FIN : 0;
+    if (len === 0 && !fin) {
+      this.highRxt = this.sb.holeEnd; // nothing left there to send (cannot happen with a sane peer)
+      return null;
+    }
+    const p = this.build(s, TCP_ACK | fin, dataOff, len, false, mss);
+    if (p === null) return null;
+    const c = this.tcp.counters;
+    c.retransmittedSegments++;
+    c.retransmittedBytes += len;
+    c.sackRetransmittedBytes += len;
+    this.highRxt = seqAdd(end, fin ? 1 : 0);
+    if (this.timing && seqLt(s, this.rttSeq)) this.timing = false;
+    if (!this.rtxTimer.armed) this.tcp.env.timers.arm(this.rtxTimer, now + this.rtt.rto);
+    return p;
+  }
+
   private sendData(now: number): Packet | null {
+    if (this.sackOk && this.sb.count > 0) {
+      // Going back after a timeout: what the peer SACKed since is not sent again.
+      while (seqLt(this.sndNxt, this.sndMax) && this.sb.isSacked(this.sndNxt)) this.sndNxt = this.sb.rangeEnd;
+    }
     const bufEnd = seqAdd(this.bufSeq, this.sbuf.length);
     const unsent = seqSub(bufEnd, this.sndNxt);
-    const mss = this.sndMss;
+    const mss = this.segMss();
     if (unsent > 0) {
       const flight = seqSub(this.sndNxt, this.sndUna);
       if (flight === 0 && now - this.lastSend > this.rtt.rto) {
@@ -1015,12 +1275,17 @@ export class TcpConnection implements EventTarget {
       }
       let cw = this.cc.cwnd;
       if (!this.inRecovery && this.dupAcks > 0) cw += (this.dupAcks < 2 ? this.dupAcks : 2) * mss;
-      const wnd = this.sndWnd < cw ? this.sndWnd : cw;
-      const avail = wnd - flight;
+      // In SACK recovery, cwnd limits pipe (RFC 6675), the peer's window the flight.
+      const cwFlight = this.inRecovery && this.sackOk ? this.sb.pipe(this.sndUna, this.sndMax, this.highRxt, this.sndMss) : flight;
+      let avail = this.sndWnd - flight;
+      if (cw - cwFlight < avail) avail = cw - cwFlight;
       let len = unsent;
       if (len > avail) len = avail;
-      const maxSeg = this.maxSegment();
+      const maxSeg = this.maxSegment(mss);
       if (len > maxSeg) len = maxSeg;
+      if (this.sackOk && this.sb.count > 0 && seqLt(this.sndNxt, this.sndMax) && len > 0) {
+        len = seqSub(this.sb.nextSackedFrom(this.sndNxt, seqAdd(this.sndNxt, len)), this.sndNxt);
+      }
       let ok = false;
       if (len > 0) {
         if (len >= mss || this.forceSend) ok = true;
@@ -1033,13 +1298,15 @@ export class TcpConnection implements EventTarget {
         const end = seqAdd(seq, len);
         const last = end === bufEnd;
         const fin = last && this.finQueued ? TCP_FIN : 0;
-        const p = this.build(seq, TCP_ACK | fin | (last ? TCP_PSH : 0), seqSub(seq, this.bufSeq), len, false);
+        const p = this.build(seq, TCP_ACK | fin | (last ? TCP_PSH : 0), seqSub(seq, this.bufSeq), len, false, mss);
         if (p === null) return null;
         const after = seqAdd(end, fin ? 1 : 0);
         if (seqLt(seq, this.sndMax)) {
-          this.tcp.counters.retransmittedSegments++;
+          const c = this.tcp.counters;
+          c.retransmittedSegments++;
+          c.retransmittedBytes += seqLt(end, this.sndMax) ? len : seqSub(this.sndMax, seq);
           if (this.timing && seqLt(seq, this.rttSeq)) this.timing = false;
-        } else if (!this.timing) {
+        } else if (!this.timing && !this.tsOk) {
           this.timing = true;
           this.rttSeq = end;
           this.rttTime = now;
@@ -1078,12 +1345,13 @@ export class TcpConnection implements EventTarget {
     return null;
   }
 
-  private maxSegment(): number {
+  private maxSegment(mss: number): number {
     const f = this.tcp.env.features;
-    if (!f.tso) return this.sndMss;
-    const cap = Math.min(f.maxTsoSize, 65535) - 40;
-    const n = Math.floor(cap / this.sndMss);
-    return n > 1 ? n * this.sndMss : this.sndMss;
+    if (!f.tso) return mss;
+    // Room for the header with options in the 64 KB IP packet.
+    const cap = Math.min(f.maxTsoSize, 65535) - 80;
+    const n = Math.floor(cap / mss);
+    return n > 1 ? n * mss : mss;
   }
 
   private persistInterval(): number {
@@ -1096,7 +1364,7 @@ export class TcpConnection implements EventTarget {
    * Builds one segment: header in a new pool frame, payload as views of the send
    * buffer (`dataOff` from its first byte), checksum or checksum offload.
    */
-  private build(seq: number, flags: number, dataOff: number, len: number, synOpts: boolean): Packet | null {
+  private build(seq: number, flags: number, dataOff: number, len: number, synOpts: boolean, segSize = this.sndMss): Packet | null {
     const tcp = this.tcp;
     const env = tcp.env;
     const p = Packet.alloc(env.pool, L4_HEADROOM);
@@ -1104,14 +1372,30 @@ export class TcpConnection implements EventTarget {
       tcp.counters.drops.noBuffer++;
       return null;
     }
-    const wscale = synOpts && this.opts.windowScaling && (this.state === SYN_SENT || this.scaleOk);
-    const hl = 20 + (synOpts ? 4 + (wscale ? 4 : 0) : 0);
+    const hasAck = (flags & TCP_ACK) !== 0;
+    const synSent = this.state === SYN_SENT;
+    const wscale = synOpts && this.opts.windowScaling && (synSent || this.scaleOk);
+    const ts = synOpts ? this.opts.timestamps && (synSent || this.tsOk) : this.tsOk;
+    const sackPerm = synOpts && this.opts.sack && (synSent || this.sackOk);
+    let optLen = synOpts ? 4 + (ts ? TS_LEN : sackPerm ? 4 : 0) + (wscale ? 4 : 0) : ts ? TS_LEN : 0;
+    let sackN = 0;
+    if (!synOpts && hasAck && this.sackN > 0) {
+      sackN = this.pruneSackBlocks();
+      const fit = (36 - optLen) >>> 3; // 40 bytes minus the 4 of NOP, NOP, kind, length
+      if (sackN > fit) sackN = fit;
+      if (len > 0) {
+        // Every segment (of a super-frame too) must stay within the negotiated MSS.
+        const seg = len < segSize ? len : segSize;
+        while (sackN > 0 && optLen + 4 + 8 * sackN + seg > this.mssLimit) sackN--;
+      }
+      if (sackN > 0) optLen += 4 + 8 * sackN;
+    }
+    const hl = 20 + optLen;
     const at = p.append(hl);
     const b = p.bufs[0]!;
     writeU16(b, at, this.localPort);
     writeU16(b, at + 2, this.remotePort);
     writeU32(b, at + 4, seq);
-    const hasAck = (flags & TCP_ACK) !== 0;
     writeU32(b, at + 8, hasAck ? this.rcvNxt : 0);
     b[at + 12] = (hl >>> 2) << 4;
     b[at + 13] = flags & 0xff;
@@ -1120,23 +1404,54 @@ export class TcpConnection implements EventTarget {
     b[at + 17] = 0;
     b[at + 18] = 0;
     b[at + 19] = 0;
+    // Options in Linux's layout (tcp_options_write; wire/tcp-options.ts emitTcpOptions).
+    let o = at + 20;
     if (synOpts) {
-      b[at + 20] = 2;
-      b[at + 21] = 4;
-      writeU16(b, at + 22, this.advMss);
-      if (wscale) {
-        b[at + 24] = 1;
-        b[at + 25] = 3;
-        b[at + 26] = 3;
-        b[at + 27] = this.ourScale;
-      }
+      b[o] = 2;
+      b[o + 1] = 4;
+      writeU16(b, o + 2, this.advMss);
+      o += 4;
       this.rcvAdv = seqAdd(this.rcvNxt, Math.min(this.rcvBuf, 65535));
+    }
+    if (ts) {
+      b[o] = sackPerm ? 4 : 1;
+      b[o + 1] = sackPerm ? 2 : 1;
+      b[o + 2] = 8;
+      b[o + 3] = 10;
+      const now = env.clock.now();
+      writeU32(b, o + 4, synOpts && !synSent && this.synAckTsVal >= 0 ? this.synAckTsVal : this.tsNow(now));
+      writeU32(b, o + 8, synSent ? 0 : this.tsRecent);
+      o += TS_LEN;
+    } else if (sackPerm) {
+      b[o] = 1;
+      b[o + 1] = 1;
+      b[o + 2] = 4;
+      b[o + 3] = 2;
+      o += 4;
+    }
+    if (wscale) {
+      b[o] = 1;
+      b[o + 1] = 3;
+      b[o + 2] = 3;
+      b[o + 3] = this.ourScale;
+      o += 4;
+    }
+    if (sackN > 0) {
+      b[o] = 1;
+      b[o + 1] = 1;
+      b[o + 2] = 5;
+      b[o + 3] = 2 + 8 * sackN;
+      o += 4;
+      for (let k = 0; k < sackN; k++, o += 8) {
+        writeU32(b, o, this.sackL[k]!);
+        writeU32(b, o + 4, this.sackR[k]!);
+      }
     }
     if (len > 0) {
       this.dupAcksOwed = 0; // a segment with data is no duplicate ACK
       this.sbuf.appendTo(p, dataOff, len);
-      if (len > this.sndMss) {
-        p.gsoSize = this.sndMss;
+      if (len > segSize) {
+        p.gsoSize = segSize;
         p.gsoType = GSO_TCPV4;
       }
     }
@@ -1152,6 +1467,7 @@ export class TcpConnection implements EventTarget {
     c.segmentsOut++;
     c.bytesOut += len;
     if (hasAck) {
+      this.lastAckSent = this.rcvNxt;
       this.ackPending = false;
       this.rcvUnacked = 0;
       if (this.delackTimer.armed) env.timers.cancel(this.delackTimer);
@@ -1250,6 +1566,9 @@ export class TcpConnection implements EventTarget {
       this.recover = this.sndMax;
       this.rexmitPending = false;
       this.sndNxt = this.sndUna; // go back: resend from the first unacknowledged byte
+      // RFC 2018 §8 / RFC 6675 §5.1: the peer may have reneged; SACK state is not trusted.
+      this.sb.clear();
+      this.highRxt = this.sndUna;
     }
     tcp.env.timers.arm(this.rtxTimer, now + this.rtt.rto);
     tcp.markReady(this, true);

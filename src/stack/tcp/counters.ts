@@ -26,7 +26,16 @@ export interface TcpCounters {
   bytesIn: number;
   bytesOut: number;
   retransmittedSegments: number;
+  /** Payload bytes sent again (any reason: fast retransmit, SACK recovery, timeout). */
+  retransmittedBytes: number;
   fastRetransmits: number;
+  /** Loss recoveries driven by SACK (RFC 6675), and the payload bytes they retransmitted. */
+  sackRecoveries: number;
+  sackRetransmittedBytes: number;
+  /** Received SACK blocks ignored: malformed option, empty, inverted or beyond SND.MAX. */
+  sackBlocksIgnored: number;
+  /** Segments dropped by PAWS (RFC 7323 §5: TSval older than TS.Recent), answered with an ACK. */
+  pawsDrops: number;
   rtoTimeouts: number;
   persistProbes: number;
   keepaliveProbes: number;
@@ -38,6 +47,10 @@ export interface TcpCounters {
   resetsReceived: number;
   connectFailures: number;
   timeouts: number;
+  /** SYN cookies sent (SYN queue full), valid cookies received (connections made from them), ACKs that failed the cookie check. */
+  syncookiesSent: number;
+  syncookiesRecv: number;
+  syncookiesFailed: number;
   drops: TcpDropCounters;
   /** Current number of connections in each state (LISTEN counts listeners). */
   states: Record<TcpStateName, number>;
@@ -52,7 +65,12 @@ export function newTcpCounters(): TcpCounters {
     bytesIn: 0,
     bytesOut: 0,
     retransmittedSegments: 0,
+    retransmittedBytes: 0,
     fastRetransmits: 0,
+    sackRecoveries: 0,
+    sackRetransmittedBytes: 0,
+    sackBlocksIgnored: 0,
+    pawsDrops: 0,
     rtoTimeouts: 0,
     persistProbes: 0,
     keepaliveProbes: 0,
@@ -64,6 +82,9 @@ export function newTcpCounters(): TcpCounters {
     resetsReceived: 0,
     connectFailures: 0,
     timeouts: 0,
+    syncookiesSent: 0,
+    syncookiesRecv: 0,
+    syncookiesFailed: 0,
     drops: { badChecksum: 0, noListener: 0, outOfWindow: 0, oooQueueFull: 0, backlogFull: 0, malformed: 0, badAck: 0, noBuffer: 0, rstQueueFull: 0, internalError: 0 },
     states,
   };

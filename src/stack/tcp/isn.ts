@@ -49,19 +49,38 @@ export class IsnGenerator {
     this.v0 ^= m;
   }
 
-  /** HalfSipHash-2-4 of three 32-bit words (12 bytes); a 32-bit unsigned result. */
-  hash3(m0: number, m1: number, m2: number): number {
+  private begin(): void {
     this.v0 = this.k0;
     this.v1 = this.k1;
     this.v2 = 0x6c796765 ^ this.k0;
     this.v3 = 0x74656462 ^ this.k1;
-    this.word(m0 | 0);
-    this.word(m1 | 0);
-    this.word(m2 | 0);
-    this.word(12 << 24); // the length byte, no tail
+  }
+
+  private end(bytes: number): number {
+    this.word(bytes << 24); // the length byte, no tail
     this.v2 ^= 0xff;
     this.rounds(4);
     return (this.v1 ^ this.v3) >>> 0;
+  }
+
+  /** HalfSipHash-2-4 of three 32-bit words (12 bytes); a 32-bit unsigned result. */
+  hash3(m0: number, m1: number, m2: number): number {
+    this.begin();
+    this.word(m0 | 0);
+    this.word(m1 | 0);
+    this.word(m2 | 0);
+    return this.end(12);
+  }
+
+  /** HalfSipHash-2-4 of five 32-bit words (20 bytes), for SYN cookies (syn-cookie.ts). */
+  hash5(m0: number, m1: number, m2: number, m3: number, m4: number): number {
+    this.begin();
+    this.word(m0 | 0);
+    this.word(m1 | 0);
+    this.word(m2 | 0);
+    this.word(m3 | 0);
+    this.word(m4 | 0);
+    return this.end(20);
   }
 
   /** The ISN for a connection at time `now` (ms). */

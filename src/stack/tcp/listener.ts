@@ -1,7 +1,10 @@
 /**
  * A listening socket (RFC 9293 LISTEN): a SYN queue of connections in SYN_RECEIVED and
  * an accept queue of established ones nobody has taken yet, both bounded; what does not
- * fit is dropped and counted (SYN cookies come later).
+ * fit is dropped and counted. When the SYN queue is full (and the accept queue is not),
+ * SYNs are answered with SYN cookies (syn-cookie.ts, as Linux's tcp_syncookies=1); the
+ * listener remembers when that last happened, as ACKs are checked as cookies only for
+ * a while after it.
  */
 import { EV_CONNECTION, type EventTarget } from './events.js';
 import type { TcpConnection } from './connection.js';
@@ -15,6 +18,8 @@ export class TcpListener implements EventTarget {
   private readonly acceptQueue: TcpConnection[] = [];
   private readonly embryos = new Set<TcpConnection>();
   private closed = false;
+  /** When the SYN queue last overflowed (ms), -Infinity: never. */
+  private overflowAt = -Infinity;
   private connectionCb: ((c: TcpConnection) => void) | null = null;
   /** Called when accept() has something (when no onConnection callback is set). */
   onAcceptable: (() => void) | null = null;
@@ -60,6 +65,30 @@ export class TcpListener implements EventTarget {
   /** Room for a new SYN? */
   canTakeSyn(): boolean {
     return !this.closed && this.synQueue < this.synBacklog && this.acceptQueue.length < this.backlog;
+  }
+
+  /** The SYN queue is full but the accept queue is not: the case for a SYN cookie. */
+  synQueueFull(): boolean {
+    return !this.closed && this.synQueue >= this.synBacklog && this.acceptQueue.length < this.backlog;
+  }
+
+  /** Room in the accept queue (for a connection made from a cookie). */
+  canAccept(): boolean {
+    return !this.closed && this.acceptQueue.length < this.backlog;
+  }
+
+  noteOverflow(now: number): void {
+    this.overflowAt = now;
+  }
+
+  /** The SYN queue overflowed within `window` ms (Linux tcp_synq_no_recent_overflow). */
+  overflowedWithin(now: number, window: number): boolean {
+    return now - this.overflowAt <= window;
+  }
+
+  /** A connection made from a SYN cookie: this listener's, outside the SYN queue, until it is established. */
+  adopt(c: TcpConnection): void {
+    c.listener = this;
   }
 
   addEmbryo(c: TcpConnection): void {

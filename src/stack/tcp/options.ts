@@ -1,5 +1,5 @@
 /** Tunables of a Tcp instance (defaults) and of one connection (overrides). */
-import { newReno, type CongestionFactory } from './congestion.js';
+import { congestionFactory, type CongestionFactory, type CongestionName } from './congestion.js';
 
 export interface TcpOptions {
   /** Send buffer limit (bytes, default 256 KiB). */
@@ -31,6 +31,10 @@ export interface TcpOptions {
   keepAliveCount?: number;
   /** RFC 7323 window scaling (default true). */
   windowScaling?: boolean;
+  /** RFC 2018 selective acknowledgments and RFC 6675 SACK-based loss recovery (default true). */
+  sack?: boolean;
+  /** RFC 7323 timestamps: RTTM and PAWS (default true; 12 bytes of every segment). */
+  timestamps?: boolean;
   /** Initial window in segments (default 10, RFC 6928). */
   initialWindow?: number;
   /** Out-of-order queue limits: segments (default 1024) and bytes (default: the receive buffer). */
@@ -40,11 +44,14 @@ export interface TcpOptions {
   maxPersist?: number;
   /** SYN queue length per listener (default: max(backlog, 128)). */
   synBacklog?: number;
-  /** Congestion control (default NewReno). */
-  congestion?: CongestionFactory;
+  /** SYN cookies when a listener's SYN queue is full (default true, as Linux tcp_syncookies=1). */
+  synCookies?: boolean;
+  /** Congestion control: 'cubic' (default, as Linux; RFC 9438), 'newreno' (RFC 5681/6582), or a factory. */
+  congestion?: CongestionName | CongestionFactory;
 }
 
-export type ResolvedTcpOptions = Required<Omit<TcpOptions, 'mss' | 'oooMaxBytes' | 'synBacklog'>> & {
+export type ResolvedTcpOptions = Required<Omit<TcpOptions, 'mss' | 'oooMaxBytes' | 'synBacklog' | 'congestion'>> & {
+  congestion: CongestionFactory;
   mss: number;
   oooMaxBytes: number;
   synBacklog: number;
@@ -68,12 +75,15 @@ export const DEFAULT_TCP_OPTIONS: ResolvedTcpOptions = Object.freeze({
   keepAliveInterval: 75_000,
   keepAliveCount: 9,
   windowScaling: true,
+  sack: true,
+  timestamps: true,
   initialWindow: 10,
   oooMaxSegments: 1024,
   oooMaxBytes: 0,
   maxPersist: 60_000,
   synBacklog: 0,
-  congestion: newReno,
+  synCookies: true,
+  congestion: congestionFactory('cubic'),
 });
 
 /** `base` with `over` applied (the same object when there is nothing to apply). */
@@ -84,6 +94,7 @@ export function resolveOptions(base: ResolvedTcpOptions, over?: TcpOptions): Res
   if (!any) return base;
   const r = { ...base } as Record<string, unknown>;
   for (const [k, v] of Object.entries(over)) if (v !== undefined) r[k] = v;
+  r['congestion'] = congestionFactory(r['congestion'] as CongestionName | CongestionFactory);
   const o = r as ResolvedTcpOptions;
   for (const k of ['sendBuffer', 'recvBuffer', 'minRto', 'initialRto', 'maxRto', 'msl'] as const) {
     if (!(typeof o[k] === 'number' && o[k] > 0)) throw new RangeError(`tcp option ${k} must be a positive number, got ${String(o[k])}`);

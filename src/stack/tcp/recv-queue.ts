@@ -154,6 +154,28 @@ export class OutOfOrderQueue {
     return rcvNxt;
   }
 
+  /** Start and end of the contiguous run of held segments around `seq` (set by `rangeAround`). */
+  rangeStart = 0;
+  rangeEnd = 0;
+
+  /**
+   * Finds the contiguous run of held data that contains `seq` (a SACK block, RFC 2018
+   * §4); false when `seq` is not held.
+   */
+  rangeAround(seq: number): boolean {
+    const segs = this.segs;
+    let i = 0;
+    while (i < segs.length && seqLeq(segs[i]!.end, seq)) i++;
+    if (i === segs.length || seqGt(segs[i]!.seq, seq)) return false;
+    let a = i;
+    while (a > 0 && segs[a - 1]!.end === segs[a]!.seq) a--;
+    let b = i;
+    while (b + 1 < segs.length && segs[b]!.end === segs[b + 1]!.seq) b++;
+    this.rangeStart = segs[a]!.seq;
+    this.rangeEnd = segs[b]!.end;
+    return true;
+  }
+
   clear(): void {
     for (const s of this.segs) s.p.release();
     this.segs = [];

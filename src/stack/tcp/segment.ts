@@ -1,9 +1,14 @@
 /** Parsing a received segment into one reused object (no allocation per segment). */
 import { readU16, readU32 } from '../../wire/addr.js';
 import type { Packet } from '../../packet/packet.js';
-import { TCPOPT_EOL, TCPOPT_MSS, TCPOPT_NOP, TCPOPT_WSCALE } from '../../wire/tcp-options.js';
+import { OPTIONS_OK, parseTcpOptionsInto, TcpOptionsTarget } from '../../wire/tcp-options.js';
 
-export class SegmentInfo {
+/**
+ * The fields of one received segment. Options (from TcpOptionsTarget, preallocated):
+ * `mss`, `wscale` (-1 when absent), `sackPermitted`, `tsPresent` + `tsVal`/`tsEcr`,
+ * `sackCount` blocks in `sackBlocks`, `sackMalformed`.
+ */
+export class SegmentInfo extends TcpOptionsTarget {
   srcPort = 0;
   dstPort = 0;
   seq = 0;
@@ -13,10 +18,6 @@ export class SegmentInfo {
   headerLength = 0;
   /** Payload bytes. */
   len = 0;
-  /** MSS option, or -1. */
-  mss = -1;
-  /** Window scale option, or -1. */
-  wscale = -1;
 }
 
 export const PARSE_OK = 0;
@@ -24,8 +25,8 @@ export const PARSE_MALFORMED = 1;
 
 /**
  * Reads the header at the start of `p` (made contiguous) into `s`. Options are checked
- * for structure (a bad length is malformed, as Linux does); MSS and window scale are
- * kept, the rest (timestamps, SACK) ignored.
+ * for structure (a bad length is malformed, as Linux does) and read by the wire codec's
+ * allocation-free `parseTcpOptionsInto`.
  */
 export function parseSegment(p: Packet, s: SegmentInfo): number {
   if (p.length < 20) return PARSE_MALFORMED;
@@ -45,23 +46,5 @@ export function parseSegment(p: Packet, s: SegmentInfo): number {
   s.window = readU16(b, at + 14);
   s.headerLength = hl;
   s.len = p.length - hl;
-  s.mss = -1;
-  s.wscale = -1;
-  let i = at + 20;
-  const end = at + hl;
-  while (i < end) {
-    const kind = b[i]!;
-    if (kind === TCPOPT_EOL) break;
-    if (kind === TCPOPT_NOP) {
-      i++;
-      continue;
-    }
-    if (i + 1 >= end) return PARSE_MALFORMED;
-    const size = b[i + 1]!;
-    if (size < 2 || i + size > end) return PARSE_MALFORMED;
-    if (kind === TCPOPT_MSS && size === 4) s.mss = readU16(b, i + 2);
-    else if (kind === TCPOPT_WSCALE && size === 3) s.wscale = b[i + 2]!;
-    i += size;
-  }
-  return PARSE_OK;
+  return parseTcpOptionsInto(b, at + 20, hl - 20, s) === OPTIONS_OK ? PARSE_OK : PARSE_MALFORMED;
 }

@@ -25,6 +25,7 @@ import { PARSE_OK, parseSegment, SegmentInfo } from './segment.js';
 import { packetChecksum } from '../../packet/checksum.js';
 import { BlockPool } from './send-buffer.js';
 import { TIME_WAIT } from './state.js';
+import { COOKIE_VALID, SynCookies } from './syn-cookie.js';
 
 export const IPPROTO_TCP = 6;
 const EPHEMERAL_LOW = 32768;
@@ -54,6 +55,7 @@ export class Tcp implements L4Protocol {
   readonly options: ResolvedTcpOptions;
   readonly blocks = new BlockPool();
   private readonly isn: IsnGenerator;
+  private readonly cookies: SynCookies;
   private readonly conns = new Map<number, TcpConnection>();
   private readonly listeners = new Map<number, TcpListener[]>();
   private readonly portUse = new Map<number, number>();
@@ -80,6 +82,7 @@ export class Tcp implements L4Protocol {
   ) {
     this.options = resolveOptions(DEFAULT_TCP_OPTIONS, options);
     this.isn = new IsnGenerator(env.random.nextU32(), env.random.nextU32());
+    this.cookies = SynCookies.derivedFrom(this.isn);
   }
 
   /** Connections in the table (any state but CLOSED, TIME_WAIT included). */
@@ -89,7 +92,7 @@ export class Tcp implements L4Protocol {
 
   /** True when something is queued to send (pull would return a packet, unless the pool is empty). */
   get wantsToSend(): boolean {
-    return this.readyCount > 0 || this.rstCount > 0;
+    return this.readyCount > 0 || this.rstCount > 0 || this.cookies.pending > 0;
   }
 
   // ================================================================ socket API
@@ -261,8 +264,9 @@ export class Tcp implements L4Protocol {
 
   /** RFC 9293 §3.10.7.2, LISTEN. */
   private listenArrives(l: TcpListener, s: SegmentInfo, p: Packet, src: number, dst: number, now: number): void {
-    p.release();
     const f = s.flags;
+    if ((f & (TCP_SYN | TCP_ACK | TCP_RST)) === TCP_ACK && l.opts.synCookies && l.overflowedWithin(now, COOKIE_VALID) && this.cookieAck(l, s, p, src, dst, now)) return;
+    p.release();
     if (f & TCP_RST) return;
     if (f & TCP_ACK) {
       this.queueReset(dst, src, s.dstPort, s.srcPort, s.ack, 0, TCP_RST);
@@ -270,6 +274,10 @@ export class Tcp implements L4Protocol {
     }
     if (!(f & TCP_SYN)) return;
     if (!l.canTakeSyn()) {
+      if (l.synQueueFull()) {
+        l.noteOverflow(now);
+        if (l.opts.synCookies && this.sendCookie(l, s, src, dst, now)) return;
+      }
       this.counters.drops.backlogFull++;
       return;
     }
@@ -277,6 +285,56 @@ export class Tcp implements L4Protocol {
     this.insert(c);
     l.addEmbryo(c);
     c.openPassive(s, now);
+  }
+
+  /** A SYN for a listener whose SYN queue is full: a SYN-ACK carrying a cookie, no state kept. False when it cannot be queued. */
+  private sendCookie(l: TcpListener, s: SegmentInfo, src: number, dst: number, now: number): boolean {
+    const env = this.env;
+    const cookie = this.cookies.make(dst, s.dstPort, src, s.srcPort, s.seq, s.mss, now);
+    const mtu = Math.min(env.features.mtu, env.pathMtu(src));
+    const advMss = Math.max(88, Math.min(mtu - 40, l.opts.mss));
+    const window = Math.min(l.opts.recvBuffer, 65535);
+    if (!this.cookies.queueSynAck(dst, src, s.dstPort, s.srcPort, cookie, seqAdd(s.seq, 1), advMss, window)) return false;
+    this.counters.syncookiesSent++;
+    if (!this.inReceive) env.wake();
+    return true;
+  }
+
+  /**
+   * An ACK for a listener (no connection) while cookies are in use: a valid cookie in
+   * ack − 1 makes the connection, ESTABLISHED by this very segment, if the accept queue
+   * has room (else the ACK is dropped, as Linux: the client will retransmit). True when
+   * `p` was consumed; false (counted) when it is no cookie of ours: the caller resets.
+   */
+  private cookieAck(l: TcpListener, s: SegmentInfo, p: Packet, src: number, dst: number, now: number): boolean {
+    const clientIsn = seqAdd(s.seq, -1);
+    const iss = seqAdd(s.ack, -1);
+    const mss = this.cookies.check(dst, s.dstPort, src, s.srcPort, clientIsn, iss, now);
+    if (mss === 0) {
+      this.counters.syncookiesFailed++;
+      return false;
+    }
+    if (!l.canAccept()) {
+      this.counters.drops.backlogFull++;
+      p.release();
+      return true;
+    }
+    this.counters.syncookiesRecv++;
+    const syn = new SegmentInfo();
+    syn.srcPort = s.srcPort;
+    syn.dstPort = s.dstPort;
+    syn.seq = clientIsn;
+    syn.flags = TCP_SYN;
+    syn.window = s.window;
+    syn.mss = mss;
+    syn.wscale = -1;
+    const c = new TcpConnection(this, dst, s.dstPort, src, s.srcPort, l.opts, true);
+    this.insert(c);
+    l.adopt(c);
+    c.openFromCookie(syn, iss, now);
+    c.segmentArrives(s, p, now);
+    if (c.listener === l && !c.inAcceptQueue) l.forget(c);
+    return true;
   }
 
   /** The RST for a segment nobody wants (RFC 9293 §3.10.7.1); never for a RST. */
@@ -346,6 +404,14 @@ export class Tcp implements L4Protocol {
     if (this.rstCount > 0) {
       const p = this.buildReset(out);
       if (p !== null) return p;
+    }
+    if (this.cookies.pending > 0) {
+      const p = this.cookies.build(this.env, out);
+      if (p !== null) {
+        this.counters.segmentsOut++;
+        return p;
+      }
+      this.counters.drops.noBuffer++;
     }
     while (this.readyCount > 0) {
       const ring = this.ready;
@@ -426,6 +492,7 @@ export class Tcp implements L4Protocol {
     for (const list of [...this.listeners.values()]) for (const l of [...list]) l.close();
     for (const c of all) c.destroy(c.state === TIME_WAIT ? null : tcpError('ECONNABORTED'));
     this.rstHead = this.rstCount = 0;
+    this.cookies.clear();
     for (let i = 0; i < this.ready.length; i++) {
       const c = this.ready[i];
       if (c) c.inReady = false;
