@@ -2,7 +2,8 @@
  * The sender's SACK scoreboard (RFC 2018, RFC 6675): the ranges of sequence space above
  * SND.UNA the peer reported holding, sorted and merged, bounded (beyond the bound the
  * highest ranges are forgotten, which is safe: a forgotten range only looks unSACKed).
- * No allocation after construction.
+ * Its arrays are made at the first SACK block (most connections never see one), and
+ * nothing is allocated after that.
  *
  * Loss (RFC 6675 §4 IsLost, DupThresh 3): an unSACKed byte is lost when more than
  * (DupThresh − 1)·SMSS bytes, or DupThresh discontiguous ranges, above it are SACKed.
@@ -13,6 +14,7 @@ import { seqGeq, seqGt, seqLeq, seqLt, seqSub } from '../../wire/seq.js';
 
 export const DUP_THRESH = 3;
 export const SACK_MAX_RANGES = 64;
+const NONE = new Uint32Array(0);
 
 /** What `add` made of one block. */
 export const SACK_BLOCK_OK = 0;
@@ -22,17 +24,14 @@ export const SACK_BLOCK_OLD = 1;
 export const SACK_BLOCK_BAD = 2;
 
 export class SackScoreboard {
-  private readonly lo: Uint32Array;
-  private readonly hi: Uint32Array;
+  private lo: Uint32Array = NONE;
+  private hi: Uint32Array = NONE;
   /** Ranges held. */
   count = 0;
   /** Bytes in the ranges. */
   bytes = 0;
 
-  constructor(private readonly cap = SACK_MAX_RANGES) {
-    this.lo = new Uint32Array(cap);
-    this.hi = new Uint32Array(cap);
-  }
+  constructor(private readonly cap = SACK_MAX_RANGES) {}
 
   /** The end of the highest SACKed range (only meaningful when count > 0). */
   get highSacked(): number {
@@ -49,6 +48,10 @@ export class SackScoreboard {
     if (!seqLt(l, r) || seqGt(r, max) || seqSub(r, l) > 0x3fffffff) return SACK_BLOCK_BAD;
     if (seqLeq(r, una)) return SACK_BLOCK_OLD;
     if (seqLt(l, una)) l = una;
+    if (this.lo === NONE) {
+      this.lo = new Uint32Array(this.cap);
+      this.hi = new Uint32Array(this.cap);
+    }
     const lo = this.lo;
     const hi = this.hi;
     let n = this.count;

@@ -156,18 +156,23 @@ export class Tcp implements L4Protocol {
 
   // ================================================================ table
 
-  private key(remote: number, remotePort: number): number {
-    return remote * 65536 + remotePort;
+  /**
+   * The table key: the remote address mixed with our port, then the remote port (48
+   * bits, exact in a double). Both ends' ports are in it, so thousands of connections
+   * from one client to one server port (and their TIME_WAITs) do not share a chain.
+   */
+  private key(remote: number, remotePort: number, localPort: number): number {
+    return ((remote ^ Math.imul(localPort, 0x9e3779b1)) >>> 0) * 65536 + remotePort;
   }
 
   lookup(local: number, localPort: number, remote: number, remotePort: number): TcpConnection | null {
-    let c = this.conns.get(this.key(remote, remotePort)) ?? null;
-    while (c !== null && !(c.localPort === localPort && c.localAddress === local)) c = c.hashNext;
+    let c = this.conns.get(this.key(remote, remotePort, localPort)) ?? null;
+    while (c !== null && !(c.localPort === localPort && c.remotePort === remotePort && c.remoteAddress === remote && c.localAddress === local)) c = c.hashNext;
     return c;
   }
 
   private insert(c: TcpConnection): void {
-    const k = this.key(c.remoteAddress, c.remotePort);
+    const k = this.key(c.remoteAddress, c.remotePort, c.localPort);
     c.hashNext = this.conns.get(k) ?? null;
     this.conns.set(k, c);
     this.portUse.set(c.localPort, (this.portUse.get(c.localPort) ?? 0) + 1);
@@ -176,7 +181,7 @@ export class Tcp implements L4Protocol {
 
   /** Called by a connection as it reaches CLOSED. */
   removeConnection(c: TcpConnection): void {
-    const k = this.key(c.remoteAddress, c.remotePort);
+    const k = this.key(c.remoteAddress, c.remotePort, c.localPort);
     let head = this.conns.get(k);
     if (head === undefined) return;
     if (head === c) {
