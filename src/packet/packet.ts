@@ -25,6 +25,9 @@ export const GSO_TCPV4 = 1;
 export const GSO_UDP = 3;
 export const GSO_TCPV6 = 4;
 
+const NO_BUFS: Uint8Array[] = Object.freeze([]) as unknown as Uint8Array[];
+const NO_NUMBERS: number[] = Object.freeze([]) as unknown as number[];
+
 export class Packet {
   bufs: Uint8Array[] = [];
   offs: number[] = [];
@@ -180,7 +183,7 @@ export class Packet {
     this.length += other.length;
     this.tailroom = 0;
     this.owner = combineOwners(this.owner, other.owner);
-    other.forget();
+    other.forget([], [], []);
   }
 
   /** Drops `n` bytes from the front (all of them when `n` ≥ length). */
@@ -334,16 +337,18 @@ export class Packet {
     if (this.released) return;
     this.released = true;
     const owner = this.owner;
-    this.forget();
+    // A released packet holds nothing: shared empty (frozen) lists, so that letting go
+    // costs no allocation and a use after release fails loudly instead of corrupting.
+    this.forget(NO_BUFS, NO_NUMBERS, NO_NUMBERS);
     owner?.release();
   }
 
   /** Drops the fragments and ownership without releasing (they moved elsewhere). */
-  private forget(): void {
+  private forget(bufs: Uint8Array[], offs: number[], lens: number[]): void {
     this.owner = null;
-    this.bufs.length = 0;
-    this.offs.length = 0;
-    this.lens.length = 0;
+    this.bufs = bufs;
+    this.offs = offs;
+    this.lens = lens;
     this.length = 0;
     this.headroom = 0;
     this.tailroom = 0;
