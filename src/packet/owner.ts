@@ -50,9 +50,9 @@ export class MultiOwner implements Owner {
   }
 
   release(): void {
+    // Called once (a packet releases its owner once; views go through SharedOwner).
     const list = this.owners;
     for (let i = 0; i < list.length; i++) list[i]!.release();
-    list.length = 0;
   }
 }
 

@@ -12,7 +12,7 @@
 import { Packet } from '../packet/packet.js';
 import { IPV4_BROADCAST, prefixMask, readU16, readU32, type Ipv4Address } from '../wire/addr.js';
 import { packetChecksum } from '../packet/checksum.js';
-import { emitIpv4Header, IPPROTO_TCP, IPPROTO_UDP, IPV4_HEADER_LENGTH, parseIpv4Header, type Ipv4Fields, type Ipv4Header } from '../wire/ipv4.js';
+import { emitIpv4Header, IPPROTO_TCP, IPPROTO_UDP, IPV4_HEADER_LENGTH, newIpv4Header, parseIpv4HeaderInto, type Ipv4Fields, type Ipv4Header } from '../wire/ipv4.js';
 import { UDP_CHECKSUM_OFFSET } from '../wire/udp.js';
 import { ICMP_DEST_UNREACHABLE, ICMP_FRAGMENTATION_NEEDED, ICMP_HOST_UNREACHABLE, ICMP_NET_UNREACHABLE, ICMP_PROTOCOL_UNREACHABLE, ICMP_REASSEMBLY_TIME_EXCEEDED, ICMP_TIME_EXCEEDED } from '../wire/icmp.js';
 import { newIpv4Counters, type Ipv4Counters } from './counters.js';
@@ -55,6 +55,7 @@ export class Ipv4 implements L3Receiver, L3Source {
   private readonly order: L4Protocol[] = [];
   private next = 0;
   private readonly filters: PacketFilter[] = [];
+  private readonly rxHeader: Ipv4Header = newIpv4Header();
   private readonly out: L4Out = { src: 0, dst: 0, df: false, tos: 0, ttl: 0 };
   private readonly header: Ipv4Fields = { dscp: 0, ecn: 0, totalLength: 0, id: 0, df: false, mf: false, fragmentOffset: 0, ttl: 64, protocol: 0, src: 0, dst: 0, options: null };
   private id: number;
@@ -158,10 +159,12 @@ export class Ipv4 implements L3Receiver, L3Source {
     }
     const hl = (p.bufs[0]![at]! & 0x0f) << 2;
     if (hl > IPV4_HEADER_LENGTH) at = p.front(Math.min(hl, p.length));
-    const h = parseIpv4Header(p.bufs[0]!, at, p.length);
-    if (typeof h === 'string') {
-      if (h === 'truncated') c.inTruncated++;
-      else if (h === 'bad-checksum') c.inCsumErrors++;
+    // One header object for every datagram: what keeps it past this call copies it.
+    const h = this.rxHeader;
+    const err = parseIpv4HeaderInto(p.bufs[0]!, at, p.length, h);
+    if (err !== null) {
+      if (err === 'truncated') c.inTruncated++;
+      else if (err === 'bad-checksum') c.inCsumErrors++;
       else c.inHdrErrors++;
       p.release();
       return;

@@ -124,7 +124,7 @@ export class Reassembly {
     if (i > 0 && d.starts[i - 1]! + d.pieces[i - 1]!.length > start) return this.fail(d, p, true);
     if (i < d.starts.length && end > d.starts[i]!) return this.fail(d, p, true);
     if (start === 0) {
-      d.header = h;
+      d.header = { ...h }; // the caller's header object is reused for the next datagram
       const hb = new Uint8Array(h.headerLength);
       p.copyTo(hb, 0, 0, h.headerLength);
       d.headerBytes = hb;

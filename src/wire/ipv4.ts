@@ -54,6 +54,21 @@ export type Ipv4Error = 'truncated' | 'bad-version' | 'bad-header-length' | 'bad
  * checksum. `skipChecksum` is for frames whose checksum a NIC has already verified.
  */
 export function parseIpv4Header(b: Uint8Array, off: number, len: number, skipChecksum = false): Ipv4Header | Ipv4Error {
+  const h = newIpv4Header();
+  const err = parseIpv4HeaderInto(b, off, len, h, skipChecksum);
+  return err ?? h;
+}
+
+/** An Ipv4Header to parse into again and again (the receive path allocates nothing). */
+export function newIpv4Header(): Ipv4Header {
+  return {
+    dscp: 0, ecn: 0, totalLength: 0, id: 0, df: false, mf: false, fragmentOffset: 0, ttl: 0, protocol: 0, src: 0, dst: 0,
+    headerLength: 0, checksum: 0, optionsOffset: 0, optionsLength: 0, payloadOffset: 0, payloadLength: 0,
+  };
+}
+
+/** As parseIpv4Header, into `h`; returns null when the header is good (then `h` holds it), else the error. */
+export function parseIpv4HeaderInto(b: Uint8Array, off: number, len: number, h: Ipv4Header, skipChecksum = false): Ipv4Error | null {
   if (len < IPV4_HEADER_LENGTH) return 'truncated';
   const vihl = b[off]!;
   if (vihl >>> 4 !== 4) return 'bad-version';
@@ -66,25 +81,24 @@ export function parseIpv4Header(b: Uint8Array, off: number, len: number, skipChe
   if (totalLength > len) return 'truncated';
   const tos = b[off + 1]!;
   const frag = readU16(b, off + 6);
-  return {
-    dscp: tos >>> 2,
-    ecn: tos & 3,
-    totalLength,
-    id: readU16(b, off + 4),
-    df: (frag & 0x4000) !== 0,
-    mf: (frag & 0x2000) !== 0,
-    fragmentOffset: (frag & 0x1fff) << 3,
-    ttl: b[off + 8]!,
-    protocol: b[off + 9]!,
-    src: readU32(b, off + 12),
-    dst: readU32(b, off + 16),
-    headerLength: hl,
-    checksum: readU16(b, off + 10),
-    optionsOffset: off + IPV4_HEADER_LENGTH,
-    optionsLength: hl - IPV4_HEADER_LENGTH,
-    payloadOffset: off + hl,
-    payloadLength: totalLength - hl,
-  };
+  h.dscp = tos >>> 2;
+  h.ecn = tos & 3;
+  h.totalLength = totalLength;
+  h.id = readU16(b, off + 4);
+  h.df = (frag & 0x4000) !== 0;
+  h.mf = (frag & 0x2000) !== 0;
+  h.fragmentOffset = (frag & 0x1fff) << 3;
+  h.ttl = b[off + 8]!;
+  h.protocol = b[off + 9]!;
+  h.src = readU32(b, off + 12);
+  h.dst = readU32(b, off + 16);
+  h.headerLength = hl;
+  h.checksum = readU16(b, off + 10);
+  h.optionsOffset = off + IPV4_HEADER_LENGTH;
+  h.optionsLength = hl - IPV4_HEADER_LENGTH;
+  h.payloadOffset = off + hl;
+  h.payloadLength = totalLength - hl;
+  return null;
 }
 
 export function ipv4HeaderLength(h: Ipv4Fields): number {
