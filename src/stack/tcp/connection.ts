@@ -10,7 +10,6 @@
  */
 import { Packet, GSO_TCPV4 } from '../../packet/packet.js';
 import { writeU16, writeU32 } from '../../wire/addr.js';
-import { pseudoHeaderSum } from '../../wire/checksum.js';
 import { seqAdd, seqGeq, seqGt, seqLeq, seqLt, seqSub } from '../../wire/seq.js';
 import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN } from '../../wire/tcp.js';
 import { L4_HEADROOM } from '../l4.js';
@@ -21,8 +20,7 @@ import type { ResolvedTcpOptions } from './options.js';
 import { InOrderQueue, OOO_FULL, OutOfOrderQueue } from './recv-queue.js';
 import { RttEstimator } from './rtt.js';
 import { SACK_BLOCK_BAD, SackScoreboard } from './sack.js';
-import type { SegmentInfo } from './segment.js';
-import { packetChecksum } from '../../packet/checksum.js';
+import { finishSegmentChecksum, type SegmentInfo } from './segment.js';
 import { SendBuffer } from './send-buffer.js';
 import {
   CLOSE_WAIT, CLOSED, CLOSING, ESTABLISHED, FIN_WAIT_1, FIN_WAIT_2, LAST_ACK, STATE_NAMES, SYN_RECEIVED, SYN_SENT, TIME_WAIT,
@@ -1455,14 +1453,7 @@ export class TcpConnection implements EventTarget {
         p.gsoType = GSO_TCPV4;
       }
     }
-    const ps = pseudoHeaderSum(this.localAddress, this.remoteAddress, 6, hl + len);
-    if (env.features.txCsumL4) {
-      p.csumStart = 0;
-      p.csumOffset = 16;
-      writeU16(b, at + 16, ps);
-    } else {
-      writeU16(b, at + 16, packetChecksum(p, 0, ps));
-    }
+    finishSegmentChecksum(p, at, this.localAddress, this.remoteAddress, env.features.txCsumL4);
     const c = tcp.counters;
     c.segmentsOut++;
     c.bytesOut += len;

@@ -1,5 +1,9 @@
 /** Parsing a received segment into one reused object (no allocation per segment). */
-import { readU16, readU32 } from '../../wire/addr.js';
+import { readU16, readU32, writeU16 } from '../../wire/addr.js';
+import { pseudoHeaderSum } from '../../wire/checksum.js';
+import { IPPROTO_TCP } from '../../wire/ipv4.js';
+import { TCP_CHECKSUM_OFFSET } from '../../wire/tcp.js';
+import { packetChecksum } from '../../packet/checksum.js';
 import type { Packet } from '../../packet/packet.js';
 import { OPTIONS_OK, parseTcpOptionsInto, TcpOptionsTarget } from '../../wire/tcp-options.js';
 
@@ -47,4 +51,22 @@ export function parseSegment(p: Packet, s: SegmentInfo): number {
   s.headerLength = hl;
   s.len = p.length - hl;
   return parseTcpOptionsInto(b, at + 20, hl - 20, s) === OPTIONS_OK ? PARSE_OK : PARSE_MALFORMED;
+}
+
+/**
+ * Fills in the checksum of a segment we built (TCP header at the front of `p`, at `at`
+ * in `p.bufs[0]`): left to the device when it offloads (the field holds the
+ * pseudo-header sum, virtio NEEDS_CSUM), else computed over every fragment.
+ */
+export function finishSegmentChecksum(p: Packet, at: number, src: number, dst: number, offload: boolean): void {
+  const b = p.bufs[0]!;
+  const ps = pseudoHeaderSum(src, dst, IPPROTO_TCP, p.length);
+  if (offload) {
+    p.csumStart = 0;
+    p.csumOffset = TCP_CHECKSUM_OFFSET;
+    writeU16(b, at + TCP_CHECKSUM_OFFSET, ps);
+  } else {
+    writeU16(b, at + TCP_CHECKSUM_OFFSET, 0);
+    writeU16(b, at + TCP_CHECKSUM_OFFSET, packetChecksum(p, 0, ps));
+  }
 }

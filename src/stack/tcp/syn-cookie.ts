@@ -21,13 +21,12 @@
  * a SYN that finds it full is dropped and counted as a backlog drop.
  */
 import { Packet } from '../../packet/packet.js';
-import { packetChecksum } from '../../packet/checksum.js';
 import { writeU16, writeU32 } from '../../wire/addr.js';
-import { pseudoHeaderSum } from '../../wire/checksum.js';
 import { TCP_ACK, TCP_SYN } from '../../wire/tcp.js';
 import type { StackEnv } from '../env.js';
 import { L4_HEADROOM, type L4Out } from '../l4.js';
 import { IsnGenerator } from './isn.js';
+import { finishSegmentChecksum } from './segment.js';
 
 /** Linux's msstab (net/ipv4/syncookies.c). */
 export const COOKIE_MSS_TABLE: readonly number[] = Object.freeze([536, 1300, 1440, 1460]);
@@ -132,14 +131,7 @@ export class SynCookies {
     b[at + 20] = 2;
     b[at + 21] = 4;
     writeU16(b, at + 22, r[i + 6]!);
-    const ps = pseudoHeaderSum(local, remote, 6, 24);
-    if (env.features.txCsumL4) {
-      p.csumStart = 0;
-      p.csumOffset = 16;
-      writeU16(b, at + 16, ps);
-    } else {
-      writeU16(b, at + 16, packetChecksum(p, 0, ps));
-    }
+    finishSegmentChecksum(p, at, local, remote, env.features.txCsumL4);
     out.src = local;
     out.dst = remote;
     out.df = true;

@@ -21,7 +21,7 @@ import { tcpError, type EventTarget, type TcpErrorCode } from './events.js';
 import { IsnGenerator } from './isn.js';
 import { TcpListener } from './listener.js';
 import { DEFAULT_TCP_OPTIONS, resolveOptions, type ResolvedTcpOptions, type TcpOptions } from './options.js';
-import { PARSE_OK, parseSegment, SegmentInfo } from './segment.js';
+import { finishSegmentChecksum, PARSE_OK, parseSegment, SegmentInfo } from './segment.js';
 import { packetChecksum } from '../../packet/checksum.js';
 import { BlockPool } from './send-buffer.js';
 import { TIME_WAIT } from './state.js';
@@ -468,14 +468,7 @@ export class Tcp implements L4Protocol {
     b[at + 12] = 5 << 4;
     b[at + 13] = flags;
     b[at + 14] = b[at + 15] = b[at + 16] = b[at + 17] = b[at + 18] = b[at + 19] = 0;
-    const ps = pseudoHeaderSum(local, remote, IPPROTO_TCP, 20);
-    if (this.env.features.txCsumL4) {
-      p.csumStart = 0;
-      p.csumOffset = 16;
-      writeU16(b, at + 16, ps);
-    } else {
-      writeU16(b, at + 16, packetChecksum(p, 0, ps));
-    }
+    finishSegmentChecksum(p, at, local, remote, this.env.features.txCsumL4);
     out.src = local;
     out.dst = remote;
     out.df = true;
