@@ -22,3 +22,7 @@ export * from './time/clock.js';
 export * from './time/timers.js';
 export * from './time/loop.js';
 export { Random } from './util/random.js';
+export { Stack, parseCidr, type StackOptions } from './stack/stack.js';
+export type { StackEnv } from './stack/env.js';
+export { UdpSocket, UdpError, type Datagram } from './stack/udp.js';
+export { Tcp, TcpConnection, TcpListener, type TcpOptions, type TcpCounters, type ConnectOptions, type ListenOptions, type TcpError } from './stack/tcp/index.js';
