@@ -49,6 +49,9 @@ function shiftFor(buffer: number): number {
   return s;
 }
 
+/** Linux's tcp_invalid_ratelimit: at most one challenge or out-of-window ACK per 500 ms. */
+const CHALLENGE_ACK_INTERVAL_MS = 500;
+
 export class TcpConnection implements EventTarget {
   // --- identity and bookkeeping (owned by Tcp) ---
   hashNext: TcpConnection | null = null;
@@ -115,6 +118,7 @@ export class TcpConnection implements EventTarget {
   private mssLimit = DEFAULT_MSS;
   /** What the peer SACKed (sender side). */
   private readonly sb = new SackScoreboard();
+  private lastChallengeAt = -Infinity;
   /** RFC 6675 HighRxt: the end of what was retransmitted in this recovery. */
   private highRxt = 0;
   /** SACK blocks we send (receiver side), most recent first (RFC 2018 §4). */
@@ -635,8 +639,7 @@ export class TcpConnection implements EventTarget {
     if (flags & TCP_RST) {
       p.release();
       if (s.seq !== this.rcvNxt) {
-        counters.challengeAcks++;
-        this.ackNow();
+        this.challengeAck(now);
         return;
       }
       counters.resetsReceived++;
@@ -653,8 +656,7 @@ export class TcpConnection implements EventTarget {
     // --- 4. SYN in a synchronized state: challenge ACK (RFC 5961 §4) ---
     if (syn) {
       p.release();
-      counters.challengeAcks++;
-      this.ackNow();
+      this.challengeAck(now);
       return;
     }
 
@@ -1356,6 +1358,21 @@ export class TcpConnection implements EventTarget {
     const base = Math.max(this.rtt.baseRto, this.opts.minRto);
     const t = base * 2 ** this.persistBackoff;
     return t > this.opts.maxPersist ? this.opts.maxPersist : t;
+  }
+
+  /**
+   * A challenge ACK (RFC 5961 §3-4), at most one per CHALLENGE_ACK_INTERVAL_MS per
+   * connection (§7 asks for a limit). A per-connection limit, as Linux has had since
+   * CVE-2016-5696: a global counter lets an off-path attacker count challenge ACKs.
+   */
+  private challengeAck(now: number): void {
+    if (now - this.lastChallengeAt < CHALLENGE_ACK_INTERVAL_MS) {
+      this.tcp.counters.challengeAcksLimited++;
+      return;
+    }
+    this.lastChallengeAt = now;
+    this.tcp.counters.challengeAcks++;
+    this.ackNow();
   }
 
   /**

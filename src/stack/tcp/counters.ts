@@ -41,6 +41,8 @@ export interface TcpCounters {
   keepaliveProbes: number;
   delayedAcks: number;
   challengeAcks: number;
+  /** Challenge ACKs not sent: over the per-connection limit (RFC 5961 §7). */
+  challengeAcksLimited: number;
   activeOpens: number;
   passiveOpens: number;
   resetsSent: number;
@@ -76,6 +78,7 @@ export function newTcpCounters(): TcpCounters {
     keepaliveProbes: 0,
     delayedAcks: 0,
     challengeAcks: 0,
+    challengeAcksLimited: 0,
     activeOpens: 0,
     passiveOpens: 0,
     resetsSent: 0,
