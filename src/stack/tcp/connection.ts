@@ -43,7 +43,8 @@ const LONG_KEEPALIVE = 1;
 const LONG_FIN_WAIT_2 = 2;
 const LONG_TIME_WAIT = 3;
 
-function shiftFor(buffer: number): number {
+/** The window scale that lets a receive buffer of `buffer` bytes be offered (RFC 7323 §2.3, at most 14). */
+export function shiftFor(buffer: number): number {
   let s = 0;
   while (s < 14 && buffer >>> s > 65535) s++;
   return s;

@@ -12,10 +12,11 @@
  * A cookie is accepted while its counter is the current one or one of the previous
  * MAX_AGE (2, as Linux: up to 3 × 64 s old).
  *
- * What survives: the MSS (the largest table entry not above the client's). Window
- * scaling and SACK-permitted would need the timestamp option (Linux hides them in the
- * low bits of the SYN-ACK's TSval); this stack has no timestamps yet, so a connection
- * made from a cookie has neither (its receive window is then at most 64 KiB).
+ * What survives: the MSS (the largest table entry not above the client's), and, when
+ * the client sent timestamps, its window scale and SACK-permitted, hidden as Linux does
+ * in the low 6 bits of our SYN-ACK's TSval (4 bits of scale, 15 for none; 1 bit of
+ * SACK), which the client's ACK echoes in TSecr. Without timestamps a cookie connection
+ * has neither (its receive window is then at most 64 KiB), as on Linux.
  *
  * The SYN-ACKs wait in a small bounded queue for pull (like the connection-less RSTs);
  * a SYN that finds it full is dropped and counted as a backlog drop.
@@ -23,6 +24,7 @@
 import { Packet } from '../../packet/packet.js';
 import { writeU16, writeU32 } from '../../wire/addr.js';
 import { TCP_ACK, TCP_SYN } from '../../wire/tcp.js';
+import { emitTcpOptions, tcpOptionsLength, type TcpOptions } from '../../wire/tcp-options.js';
 import type { StackEnv } from '../env.js';
 import { L4_HEADROOM, type L4Out } from '../l4.js';
 import { IsnGenerator } from './isn.js';
@@ -38,7 +40,21 @@ export const COOKIE_MAX_AGE = 2;
 export const COOKIE_VALID = 120_000;
 
 const QUEUE = 256;
-const FIELDS = 8;
+const FIELDS = 11;
+/** Low TSval bits that carry the client's options (Linux TSMASK). */
+const TS_OPTION_BITS = 0x3f;
+const NO_WSCALE = 0xf;
+
+/** Our SYN-ACK's TSval: the clock with the client's window scale (-1: none) and SACK-permitted in its low bits. */
+export function cookieTsVal(clock: number, wscale: number, sack: boolean): number {
+  return ((clock & ~TS_OPTION_BITS) | (wscale < 0 ? NO_WSCALE : wscale & 0xf) | (sack ? 0x10 : 0)) >>> 0;
+}
+
+/** What the echoed TSval says of the client's options. */
+export function cookieTsOptions(tsEcr: number): { wscale: number; sack: boolean } {
+  const w = tsEcr & 0xf;
+  return { wscale: w === NO_WSCALE ? -1 : w, sack: (tsEcr & 0x10) !== 0 };
+}
 
 /** The table index for a client's MSS (the SYN's option; 536 when it sent none). */
 export function cookieMssIndex(mss: number): number {
@@ -53,6 +69,7 @@ export class SynCookies {
   private readonly q = new Uint32Array(QUEUE * FIELDS);
   private head = 0;
   private count = 0;
+  private readonly options: TcpOptions = {};
 
   constructor(k0: number, k1: number) {
     this.h = new IsnGenerator(k0, k1);
@@ -90,8 +107,12 @@ export class SynCookies {
     return this.count;
   }
 
-  /** Queues a SYN-ACK; false when the queue is full. */
-  queueSynAck(local: number, remote: number, localPort: number, remotePort: number, seq: number, ack: number, mss: number, window: number): boolean {
+  /**
+   * Queues a SYN-ACK; false when the queue is full. With timestamps (`ts`), it carries
+   * TSval `tsVal` and echoes `tsEcr`, SACK-permitted if `sack`, and our window scale
+   * `wscale` (-1: none).
+   */
+  queueSynAck(local: number, remote: number, localPort: number, remotePort: number, seq: number, ack: number, mss: number, window: number, ts = false, tsVal = 0, tsEcr = 0, sack = false, wscale = -1): boolean {
     if (this.count >= QUEUE) return false;
     const i = ((this.head + this.count) % QUEUE) * FIELDS;
     const r = this.q;
@@ -103,11 +124,14 @@ export class SynCookies {
     r[i + 5] = ack;
     r[i + 6] = mss;
     r[i + 7] = window;
+    r[i + 8] = (ts ? 1 : 0) | (sack ? 2 : 0) | (wscale >= 0 ? 4 | (wscale << 4) : 0);
+    r[i + 9] = tsVal;
+    r[i + 10] = tsEcr;
     this.count++;
     return true;
   }
 
-  /** The next queued SYN-ACK as a packet (MSS option only), or null (nothing queued, or no frame: it stays queued). */
+  /** The next queued SYN-ACK as a packet, or null (nothing queued, or no frame: it stays queued). */
   build(env: StackEnv, out: L4Out): Packet | null {
     if (this.count === 0) return null;
     const p = Packet.alloc(env.pool, L4_HEADROOM);
@@ -118,19 +142,25 @@ export class SynCookies {
     const remote = r[i + 1]!;
     this.head = (this.head + 1) % QUEUE;
     this.count--;
-    const at = p.append(24);
+    const o = this.options;
+    const flags = r[i + 8]!;
+    o.mss = r[i + 6]!;
+    o.sackPermitted = (flags & 2) !== 0 ? true : undefined;
+    o.wscale = (flags & 4) !== 0 ? flags >>> 4 : undefined;
+    o.tsVal = (flags & 1) !== 0 ? r[i + 9]! : undefined;
+    o.tsEcr = (flags & 1) !== 0 ? r[i + 10]! : undefined;
+    const hl = 20 + tcpOptionsLength(o);
+    const at = p.append(hl);
     const b = p.bufs[0]!;
     writeU16(b, at, r[i + 2]!);
     writeU16(b, at + 2, r[i + 3]!);
     writeU32(b, at + 4, r[i + 4]!);
     writeU32(b, at + 8, r[i + 5]!);
-    b[at + 12] = 6 << 4;
+    b[at + 12] = (hl >>> 2) << 4;
     b[at + 13] = TCP_SYN | TCP_ACK;
     writeU16(b, at + 14, r[i + 7]!);
     b[at + 16] = b[at + 17] = b[at + 18] = b[at + 19] = 0;
-    b[at + 20] = 2;
-    b[at + 21] = 4;
-    writeU16(b, at + 22, r[i + 6]!);
+    emitTcpOptions(o, b, at + 20);
     finishSegmentChecksum(p, at, local, remote, env.features.txCsumL4);
     out.src = local;
     out.dst = remote;

@@ -15,7 +15,7 @@ import { seqAdd, seqGt } from '../../wire/seq.js';
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../../wire/tcp.js';
 import type { StackEnv } from '../env.js';
 import { L4_HEADROOM, type IcmpErrorInfo, type L4Out, type L4Protocol } from '../l4.js';
-import { TcpConnection } from './connection.js';
+import { shiftFor, TcpConnection } from './connection.js';
 import { newTcpCounters, type TcpCounters } from './counters.js';
 import { tcpError, type EventTarget, type TcpErrorCode } from './events.js';
 import { IsnGenerator } from './isn.js';
@@ -25,7 +25,7 @@ import { finishSegmentChecksum, PARSE_OK, parseSegment, SegmentInfo } from './se
 import { packetChecksum } from '../../packet/checksum.js';
 import { BlockPool } from './send-buffer.js';
 import { TIME_WAIT } from './state.js';
-import { COOKIE_VALID, SynCookies } from './syn-cookie.js';
+import { COOKIE_VALID, cookieTsOptions, cookieTsVal, SynCookies } from './syn-cookie.js';
 
 export const IPPROTO_TCP = 6;
 const EPHEMERAL_LOW = 32768;
@@ -56,6 +56,8 @@ export class Tcp implements L4Protocol {
   readonly blocks = new BlockPool();
   private readonly isn: IsnGenerator;
   private readonly cookies: SynCookies;
+  /** Offset of the TS clock in cookie SYN-ACKs (secret per stack, from the ISN key: no extra random draw). */
+  private readonly cookieTsOffset: number;
   private readonly conns = new Map<number, TcpConnection>();
   private readonly listeners = new Map<number, TcpListener[]>();
   private readonly portUse = new Map<number, number>();
@@ -83,6 +85,7 @@ export class Tcp implements L4Protocol {
     this.options = resolveOptions(DEFAULT_TCP_OPTIONS, options);
     this.isn = new IsnGenerator(env.random.nextU32(), env.random.nextU32());
     this.cookies = SynCookies.derivedFrom(this.isn);
+    this.cookieTsOffset = this.isn.hash3(0x74737662, 0x6f666673, 3);
   }
 
   /** Connections in the table (any state but CLOSED, TIME_WAIT included). */
@@ -299,7 +302,13 @@ export class Tcp implements L4Protocol {
     const mtu = Math.min(env.features.mtu, env.pathMtu(src));
     const advMss = Math.max(88, Math.min(mtu - 40, l.opts.mss));
     const window = Math.min(l.opts.recvBuffer, 65535);
-    if (!this.cookies.queueSynAck(dst, src, s.dstPort, s.srcPort, cookie, seqAdd(s.seq, 1), advMss, window)) return false;
+    // With timestamps the client's window scale and SACK-permitted ride in our TSval.
+    const o = l.opts;
+    const ts = o.timestamps && s.tsPresent;
+    const sack = ts && o.sack && s.sackPermitted;
+    const scale = ts && o.windowScaling && s.wscale >= 0;
+    const tsVal = ts ? cookieTsVal(Math.floor(now) + this.cookieTsOffset, scale ? s.wscale : -1, sack) : 0;
+    if (!this.cookies.queueSynAck(dst, src, s.dstPort, s.srcPort, cookie, seqAdd(s.seq, 1), advMss, window, ts, tsVal, s.tsVal, sack, scale ? shiftFor(o.recvBuffer) : -1)) return false;
     this.counters.syncookiesSent++;
     if (!this.inReceive) env.wake();
     return true;
@@ -333,10 +342,20 @@ export class Tcp implements L4Protocol {
     syn.window = s.window;
     syn.mss = mss;
     syn.wscale = -1;
+    if (l.opts.timestamps && s.tsPresent) {
+      // The options the client sent in its SYN, back from our TSval's low bits (echoed in TSecr).
+      const back = cookieTsOptions(s.tsEcr);
+      syn.wscale = back.wscale;
+      syn.sackPermitted = back.sack;
+      syn.tsPresent = true;
+      syn.tsVal = s.tsVal;
+    }
     const c = new TcpConnection(this, dst, s.dstPort, src, s.srcPort, l.opts, true);
     this.insert(c);
     l.adopt(c);
     c.openFromCookie(syn, iss, now);
+    // Our timestamps go on from the SYN-ACK's (the peer's PAWS wants them not to go back).
+    if (syn.tsPresent) c.tsOffset = (((s.tsEcr | 0x3f) + 1 - Math.floor(now)) >>> 0);
     c.segmentArrives(s, p, now);
     if (c.listener === l && !c.inAcceptQueue) l.forget(c);
     return true;
