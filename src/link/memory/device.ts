@@ -107,6 +107,7 @@ export class MemoryDevice implements Device, QueueOwner {
   };
   private readonly hasher: ToeplitzHasher;
   private attachment: MemoryAttachment | null = null;
+  private readonly spareFrames: Frame[] = [];
 
   constructor(options: MemoryDeviceOptions) {
     const queues = options.queues ?? 1;
@@ -202,7 +203,7 @@ export class MemoryDevice implements Device, QueueOwner {
       pkt.release();
       return 1;
     }
-    const f = new Frame(pkt, c);
+    const f = Frame.take(this.spareFrames, pkt, c);
     const err = f.parse(this.features, this.features.txCsumIp);
     if (err !== FRAME_OK) {
       if (err === FRAME_OVERSIZE) c.txOversize++;

@@ -34,6 +34,9 @@ export interface TxSegmentCounters {
   tsoSegments: number;
 }
 
+/** Spare frames a device keeps (more in flight at once are simply collected). */
+const MAX_SPARES = 1024;
+
 export class Frame {
   refs = 1;
   /** Where the headers are contiguous: `hdr[h + x]` is frame byte `x` (x below the header end). */
@@ -69,17 +72,59 @@ export class Frame {
   /** The sender fills in the IPv4 header checksum (txCsumIp). */
   finishIp = false;
 
-  constructor(
-    readonly pkt: Packet,
-    readonly tx: TxSegmentCounters,
-  ) {
+  pkt: Packet;
+  tx: TxSegmentCounters;
+  /** Where this frame goes when its last reference is dropped: its device's spares. */
+  private spares: Frame[] | null = null;
+
+  constructor(pkt: Packet, tx: TxSegmentCounters) {
+    this.pkt = pkt;
+    this.tx = tx;
     this.length = pkt.length;
     this.hdr = pkt.bufs[0] ?? EMPTY;
   }
 
-  /** Drops one reference; the last one releases the sender's packet. */
+  /**
+   * A frame for `pkt`: a spare one made like new, or a new one that will return to
+   * `spares` (a device sends a frame per packet: recycling them spares the GC).
+   */
+  static take(spares: Frame[], pkt: Packet, tx: TxSegmentCounters): Frame {
+    const f = spares.pop();
+    if (f === undefined) {
+      const fresh = new Frame(pkt, tx);
+      fresh.spares = spares;
+      return fresh;
+    }
+    f.pkt = pkt;
+    f.tx = tx;
+    f.refs = 1;
+    f.hdr = pkt.bufs[0] ?? EMPTY;
+    f.h = 0;
+    f.length = pkt.length;
+    f.dstMac = f.srcMac = 0;
+    f.ethLen = ETH_HLEN;
+    f.ipOff = -1;
+    f.ipHl = f.ipId = f.proto = 0;
+    f.fragment = false;
+    f.src = f.dst = 0;
+    f.l4Off = -1;
+    f.sport = f.dport = f.tcpHl = f.seq = f.tcpFlags = 0;
+    f.superFrame = false;
+    f.mss = 0;
+    f.segments = 1;
+    f.csumStart = -1;
+    f.csumOffset = 0;
+    f.finishIp = false;
+    return f;
+  }
+
+  /** Drops one reference; the last one releases the sender's packet (TX completion) and recycles the frame. */
   release(): void {
-    if (--this.refs === 0) this.pkt.release();
+    if (--this.refs !== 0) return;
+    const p = this.pkt;
+    p.release();
+    this.hdr = EMPTY;
+    if (this.spares !== null && this.spares.length < MAX_SPARES) this.spares.push(this);
   }
 
   /** Bytes of segment `i` on the wire (the whole frame for a frame that is not a super-frame). */
