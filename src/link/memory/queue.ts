@@ -1,5 +1,6 @@
 /**
- * One queue pair of a memory device, as a NIC's TX/RX rings:
+ * One queue pair of a memory device, as a NIC's TX/RX rings. A poll first hands over
+ * what was received, then pulls and sends, so an answer goes out in the same poll:
  *
  * - transmit: `poll` pulls packets from the providers round-robin while the TX ring
  *   has room (a provider that returns null is not asked again in this poll), then
@@ -75,7 +76,10 @@ export class MemoryQueue implements Queue {
   }
 
   poll(now: number): number {
-    return this.pull() + this.send(now) + this.deliver();
+    // Receive first: what the stack answers to this burst (ACKs, responses) is pulled
+    // and sent in the same poll, not one pass of the loop later.
+    const received = this.deliver();
+    return received + this.pull() + this.send(now);
   }
 
   nextEventAt(): number {
