@@ -52,6 +52,7 @@ export function shiftFor(buffer: number): number {
 
 /** Linux's tcp_invalid_ratelimit: at most one challenge or out-of-window ACK per 500 ms. */
 const CHALLENGE_ACK_INTERVAL_MS = 500;
+const NO_BLOCKS = new Uint32Array(0);
 
 export class TcpConnection implements EventTarget {
   // --- identity and bookkeeping (owned by Tcp) ---
@@ -123,8 +124,9 @@ export class TcpConnection implements EventTarget {
   /** RFC 6675 HighRxt: the end of what was retransmitted in this recovery. */
   private highRxt = 0;
   /** SACK blocks we send (receiver side), most recent first (RFC 2018 §4). */
-  private readonly sackL = new Uint32Array(4);
-  private readonly sackR = new Uint32Array(4);
+  /** The SACK blocks we report (made at the first out-of-order segment: most connections have none). */
+  private sackL: Uint32Array = NO_BLOCKS;
+  private sackR: Uint32Array = NO_BLOCKS;
   private sackN = 0;
   /**
    * Our TSval is the millisecond clock plus this random per-connection offset (RFC 7323
@@ -961,6 +963,10 @@ export class TcpConnection implements EventTarget {
 
   /** A new SACK block [l, r) to report, first; the older ones it covers go (RFC 2018 §4). */
   private noteSackBlock(l: number, r: number): void {
+    if (this.sackL === NO_BLOCKS) {
+      this.sackL = new Uint32Array(4);
+      this.sackR = new Uint32Array(4);
+    }
     const L = this.sackL;
     const R = this.sackR;
     let m = 0;
