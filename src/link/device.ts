@@ -12,6 +12,7 @@
 
 import type { MacAddress } from '../wire/addr.js';
 import type { Packet } from '../packet/packet.js';
+import type { Pollable } from '../time/pollable.js';
 
 /** RSS: a packet's Toeplitz hash picks `table[hash & 127]`, a queue index (Microsoft RSS, §Indirection table). */
 export interface RssConfig {
@@ -58,13 +59,7 @@ export type RxHandler = (burst: Packet[], count: number) => void;
 /** Asked for the next packet to send when the queue has room; null when it has none. */
 export type TxProvider = () => Packet | null;
 
-/** Something the event loop polls: it does its work now and says when it next has work. */
-export interface Pollable {
-  /** Does the work that is due at `now`; returns how much (0 when idle). */
-  poll(now: number): number;
-  /** When it will next have work without outside input, or Infinity. */
-  nextEventAt(): number;
-}
+export type { Pollable } from '../time/pollable.js';
 
 export interface Queue extends Pollable {
   readonly id: number;

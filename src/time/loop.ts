@@ -8,7 +8,7 @@
  * same seeds is the same run.
  */
 
-import type { Pollable } from '../link/device.js';
+import type { Pollable } from './pollable.js';
 import { VirtualClock, type Clock } from './clock.js';
 import { TimerSet } from './timers.js';
 
