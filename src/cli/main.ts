@@ -16,7 +16,7 @@ interface Command {
 }
 
 const COMMANDS: Record<string, Command> = {
-  demo: { summary: 'two stacks exchange frames through an in-process switch with faults and a pcap', help: DEMO_HELP, options: DEMO_OPTIONS, run: runDemo },
+  demo: { summary: 'three endpoints exchange UDP datagrams through an in-process switch with faults, in virtual time, with a pcap', help: DEMO_HELP, options: DEMO_OPTIONS, run: runDemo },
 };
 
 const MAIN_HELP = `shoal — a sharded, user-space TCP/IP stack for Node.js
