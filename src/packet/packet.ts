@@ -183,7 +183,8 @@ export class Packet {
     this.length += other.length;
     this.tailroom = 0;
     this.owner = combineOwners(this.owner, other.owner);
-    other.forget([], [], []);
+    // `other` is empty now and owns nothing (the frozen lists: appending to it is a bug).
+    other.forget(NO_BUFS, NO_NUMBERS, NO_NUMBERS);
   }
 
   /** Drops `n` bytes from the front (all of them when `n` ≥ length). */
@@ -292,34 +293,45 @@ export class Packet {
    * memory is released when this packet and every view of it have been released.
    */
   share(offset = 0, len = this.length - offset): Packet {
-    if (offset < 0 || len < 0 || offset + len > this.length) throw new RangeError(`share of [${offset}, ${offset + len}) from a packet of ${this.length}`);
-    if (this.released) throw new Error('share() of a released packet');
-    if (this.owner !== null && !(this.owner instanceof SharedOwner)) this.owner = new SharedOwner(this.owner);
-    // Whatever the owner, the memory is now seen by a view: no more writing around it.
-    this.headroom = 0;
-    this.tailroom = 0;
-    this.frontWritable = false;
     const view = new Packet();
+    view.appendShared(this, offset, len);
+    view.rssHash = this.rssHash;
+    return view;
+  }
+
+  /**
+   * Appends a view of `len` bytes of `src` from `offset`: what appendPacket(src.share(
+   * offset, len)) does, without the packet in between (a TCP segment takes its payload
+   * from the send buffer this way, once per segment).
+   */
+  appendShared(src: Packet, offset: number, len: number): void {
+    if (offset < 0 || len < 0 || offset + len > src.length) throw new RangeError(`share of [${offset}, ${offset + len}) from a packet of ${src.length}`);
+    if (src.released) throw new Error('share() of a released packet');
+    if (src.owner !== null && !(src.owner instanceof SharedOwner)) src.owner = new SharedOwner(src.owner);
+    // Whatever the owner, the memory is now seen by a view: no more writing around it.
+    src.headroom = 0;
+    src.tailroom = 0;
+    src.frontWritable = false;
     let from = offset;
     let left = len;
-    for (let i = 0; i < this.bufs.length && left > 0; i++) {
-      const fl = this.lens[i]!;
+    for (let i = 0; i < src.bufs.length && left > 0; i++) {
+      const fl = src.lens[i]!;
       if (from >= fl) {
         from -= fl;
         continue;
       }
-      const n = Math.min(fl - from, left);
-      view.bufs.push(this.bufs[i]!);
-      view.offs.push(this.offs[i]! + from);
-      view.lens.push(n);
+      const n = fl - from < left ? fl - from : left;
+      this.bufs.push(src.bufs[i]!);
+      this.offs.push(src.offs[i]! + from);
+      this.lens.push(n);
       left -= n;
       from = 0;
     }
-    view.length = len;
-    view.rssHash = this.rssHash;
-    view.owner = this.owner === null ? null : (this.owner as SharedOwner).retain();
-    return view;
+    this.length += len;
+    if (len > 0) this.tailroom = 0;
+    if (src.owner !== null) this.owner = combineOwners(this.owner, (src.owner as SharedOwner).retain());
   }
+
 
   /** Copies the offload information (not the data) from another packet. */
   copyOffloadFrom(p: Packet): void {

@@ -177,7 +177,7 @@ export class Icmp implements L4Protocol, IcmpErrorSender {
     b[at + 1] = 0;
     writeU16(b, at + 2, 0);
     writeU32(b, at + 4, rest);
-    header.appendPacket(request.share(ICMP_HEADER_LENGTH));
+    header.appendShared(request, ICMP_HEADER_LENGTH, request.length - ICMP_HEADER_LENGTH);
     writeU16(b, at + 2, checksumOf(header, 0));
     this.counters.outEchoReps++;
     this.enqueue(header, to);

@@ -326,7 +326,7 @@ export class Ipv4 implements L3Receiver, L3Source {
         p.release();
         return;
       }
-      f.appendPacket(p.share(off, len));
+      f.appendShared(p, off, len);
       h.mf = off + len < p.length;
       h.fragmentOffset = off;
       h.totalLength = IPV4_HEADER_LENGTH + len;

@@ -201,3 +201,17 @@ test('packet: a packet of 20,000 pieces releases them all, without recursion', (
   p.release();
   assert.equal(pool.inUse, 0);
 });
+
+test('packet: appendShared appends a view as appendPacket(share()) would, and keeps the memory alive', () => {
+  let released = 0;
+  const src = twoFragments(() => released++);
+  const p = Packet.wrap(bytes(0));
+  p.appendShared(src, 2, 5);
+  assert.deepEqual([...p.toBytes()], [0, 3, 4, 5, 6, 7]);
+  assert.equal(src.headroom, 0, 'the source is shared now');
+  src.release();
+  assert.equal(released, 0, 'the view keeps it');
+  p.release();
+  assert.equal(released, 1);
+  assert.throws(() => Packet.wrap(bytes(1)).appendShared(src, 0, 1), /released/);
+});

@@ -1,7 +1,7 @@
 /**
  * The send buffer: bytes the application wrote, from the oldest unacknowledged one on.
  * `write` copies into blocks (the one copy of the socket API); a segment's payload is
- * a `share()` view of the blocks (no copy at transmit); acknowledged bytes are dropped
+ * a shared view of the blocks (no copy at transmit); acknowledged bytes are dropped
  * from the front and a block goes back to its free list once no segment view holds it.
  *
  * Blocks come in two sizes so that 10,000 idle connections with a few bytes each do not
@@ -94,7 +94,7 @@ export class SendBuffer {
     while (len > 0) {
       const room = this.arrays[i]!.length - at;
       const n = room < len ? room : len;
-      p.appendPacket(this.blocks[i]!.share(at, n));
+      p.appendShared(this.blocks[i]!, at, n);
       len -= n;
       at = 0;
       i++;
