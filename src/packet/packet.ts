@@ -305,8 +305,8 @@ export class Packet {
    * from the send buffer this way, once per segment).
    */
   appendShared(src: Packet, offset: number, len: number): void {
-    if (offset < 0 || len < 0 || offset + len > src.length) throw new RangeError(`share of [${offset}, ${offset + len}) from a packet of ${src.length}`);
     if (src.released) throw new Error('share() of a released packet');
+    if (offset < 0 || len < 0 || offset + len > src.length) throw new RangeError(`share of [${offset}, ${offset + len}) from a packet of ${src.length}`);
     if (src.owner !== null && !(src.owner instanceof SharedOwner)) src.owner = new SharedOwner(src.owner);
     // Whatever the owner, the memory is now seen by a view: no more writing around it.
     src.headroom = 0;
