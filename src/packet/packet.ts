@@ -29,9 +29,9 @@ const NO_BUFS: Uint8Array[] = Object.freeze([]) as unknown as Uint8Array[];
 const NO_NUMBERS: number[] = Object.freeze([]) as unknown as number[];
 
 export class Packet {
-  bufs: Uint8Array[] = [];
-  offs: number[] = [];
-  lens: number[] = [];
+  bufs: Uint8Array[];
+  offs: number[];
+  lens: number[];
   /** Total bytes in all fragments. */
   length = 0;
   /** Bytes before `offs[0]` in `bufs[0]` that this packet may write (prepend into). */
@@ -65,15 +65,28 @@ export class Packet {
   /** Received as a link-layer broadcast or multicast (Linux's pkt_type): never answered with an ICMP error. */
   linkBroadcast = false;
 
+  /**
+   * An empty packet, or one whose first (empty) fragment starts at `off` in `buf`. The
+   * lists are made as literals of their size: pushing onto an empty array would give
+   * each a backing store of 17 slots, most of a packet's allocation.
+   */
+  constructor(buf?: Uint8Array, off = 0) {
+    if (buf === undefined) {
+      this.bufs = [];
+      this.offs = [];
+      this.lens = [];
+    } else {
+      this.bufs = [buf];
+      this.offs = [off];
+      this.lens = [0];
+    }
+  }
+
   /** An empty packet in a fresh pool frame, with `headroom` bytes before it; null when the pool is empty. */
   static alloc(pool: FramePool, headroom = DEFAULT_HEADROOM): Packet | null {
     const slot = pool.alloc();
     if (slot < 0) return null;
-    const p = new Packet();
-    const start = pool.offsetOf(slot) + headroom;
-    p.bufs.push(pool.bytes);
-    p.offs.push(start);
-    p.lens.push(0);
+    const p = new Packet(pool.bytes, pool.offsetOf(slot) + headroom);
     p.headroom = headroom;
     p.tailroom = pool.slotSize - headroom;
     p.pool = pool;
@@ -321,9 +334,16 @@ export class Packet {
         continue;
       }
       const n = fl - from < left ? fl - from : left;
-      this.bufs.push(src.bufs[i]!);
-      this.offs.push(src.offs[i]! + from);
-      this.lens.push(n);
+      if (this.bufs.length === 1) {
+        // A header and its payload: lists of exactly two (a push would reserve 17).
+        this.bufs = [this.bufs[0]!, src.bufs[i]!];
+        this.offs = [this.offs[0]!, src.offs[i]! + from];
+        this.lens = [this.lens[0]!, n];
+      } else {
+        this.bufs.push(src.bufs[i]!);
+        this.offs.push(src.offs[i]! + from);
+        this.lens.push(n);
+      }
       left -= n;
       from = 0;
     }

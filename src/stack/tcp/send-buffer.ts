@@ -75,7 +75,10 @@ export class SendBuffer {
         n = size;
       }
       if (n > len) n = len;
-      this.arrays[this.arrays.length - 1]!.set(src.subarray(off, off + n), this.tail);
+      const dst = this.arrays[this.arrays.length - 1]!;
+      // Small writes (requests, responses) byte by byte: a subarray view costs more.
+      if (n <= 64) for (let k = 0; k < n; k++) dst[this.tail + k] = src[off + k]!;
+      else dst.set(src.subarray(off, off + n), this.tail);
       this.tail += n;
       off += n;
       len -= n;
