@@ -9,13 +9,15 @@ import type { Packet } from '../../packet/packet.js';
 import { seqGeq, seqGt, seqLeq, seqLt, seqSub } from '../../wire/seq.js';
 
 export class InOrderQueue {
+  /** Packets in q[headIdx, tailIdx); both go back to 0 whenever it empties, so a request/response flow reuses one slot. */
   private q: (Packet | null)[] = [];
   private headIdx = 0;
+  private tailIdx = 0;
   /** Bytes held. */
   length = 0;
 
   push(p: Packet): void {
-    this.q.push(p);
+    this.q[this.tailIdx++] = p;
     this.length += p.length;
   }
 
@@ -46,17 +48,22 @@ export class InOrderQueue {
       }
     }
     this.length -= n;
-    if (this.headIdx > 64 && this.headIdx * 2 > this.q.length) {
-      this.q = this.q.slice(this.headIdx);
+    if (this.headIdx === this.tailIdx) {
+      this.headIdx = this.tailIdx = 0;
+    } else if (this.headIdx > 64 && this.headIdx * 2 > this.tailIdx) {
+      // A long backlog read from the front: move what is left down.
+      this.q.copyWithin(0, this.headIdx, this.tailIdx);
+      this.q.fill(null, this.tailIdx - this.headIdx, this.tailIdx);
+      this.tailIdx -= this.headIdx;
       this.headIdx = 0;
     }
     return n;
   }
 
   clear(): void {
-    for (let i = this.headIdx; i < this.q.length; i++) this.q[i]?.release();
+    for (let i = this.headIdx; i < this.tailIdx; i++) this.q[i]?.release();
     this.q = [];
-    this.headIdx = 0;
+    this.headIdx = this.tailIdx = 0;
     this.length = 0;
   }
 }
