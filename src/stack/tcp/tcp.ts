@@ -70,7 +70,10 @@ export class Tcp implements L4Protocol {
   private readyCount = 0;
 
   // deferred callbacks
-  private eventQueue: EventTarget[] = [];
+  /** Targets with events to dispatch: eventQueue[0, eventCount); two lists swapped per round, reused. */
+  private eventQueue: (EventTarget | null)[] = [];
+  private eventCount = 0;
+  private eventSpare: (EventTarget | null)[] = [];
   private dispatching = false;
   private inReceive = false;
 
@@ -424,7 +427,7 @@ export class Tcp implements L4Protocol {
   }
 
   pull(out: L4Out, now: number): Packet | null {
-    if (this.eventQueue.length > 0) this.flush();
+    if (this.eventCount > 0) this.flush();
     if (this.rstCount > 0) {
       const p = this.buildReset(out);
       if (p !== null) return p;
@@ -461,7 +464,7 @@ export class Tcp implements L4Protocol {
         return null;
       }
     }
-    if (this.eventQueue.length > 0) this.flush();
+    if (this.eventCount > 0) this.flush();
     return null;
   }
 
@@ -525,7 +528,7 @@ export class Tcp implements L4Protocol {
     t.events |= ev;
     if (!t.inEventQueue) {
       t.inEventQueue = true;
-      this.eventQueue.push(t);
+      this.eventQueue[this.eventCount++] = t;
       if (!this.inReceive) this.env.wake();
     }
   }
@@ -539,11 +542,15 @@ export class Tcp implements L4Protocol {
     if (this.dispatching) return;
     this.dispatching = true;
     try {
-      for (let round = 0; round < 16 && this.eventQueue.length > 0; round++) {
+      for (let round = 0; round < 16 && this.eventCount > 0; round++) {
         const q = this.eventQueue;
-        this.eventQueue = [];
-        for (let i = 0; i < q.length; i++) {
+        const n = this.eventCount;
+        this.eventQueue = this.eventSpare;
+        this.eventCount = 0;
+        this.eventSpare = q;
+        for (let i = 0; i < n; i++) {
           const t = q[i]!;
+          q[i] = null;
           t.inEventQueue = false;
           try {
             t.dispatchEvents();
