@@ -41,6 +41,12 @@ export class Packet {
   /** Where new header fragments come from when headroom runs out (optional). */
   pool: FramePool | null = null;
   private owner: Owner | null = null;
+  /**
+   * The pool frame this packet holds directly (most packets hold one frame and are never
+   * shared): released with the packet, turned into an owner only when a view needs one.
+   */
+  private slotPool: FramePool | null = null;
+  private slot = -1;
   private released = false;
   /** The bytes before fragment 0 are this packet's alone (its own frame, not a view). */
   private frontWritable = false;
@@ -90,7 +96,8 @@ export class Packet {
     p.headroom = headroom;
     p.tailroom = pool.slotSize - headroom;
     p.pool = pool;
-    p.owner = new SlotOwner(pool, slot);
+    p.slotPool = pool;
+    p.slot = slot;
     p.frontWritable = true;
     return p;
   }
@@ -185,8 +192,17 @@ export class Packet {
     this.owner = combineOwners(this.owner, owner);
   }
 
+  /** Turns the frame held directly into an owner (for a view, or a move to another packet). */
+  private ownSlot(): void {
+    if (this.slotPool === null) return;
+    this.owner = combineOwners(new SlotOwner(this.slotPool, this.slot), this.owner);
+    this.slotPool = null;
+    this.slot = -1;
+  }
+
   /** Moves all of `other`'s fragments and ownership to the end of this packet. */
   appendPacket(other: Packet): void {
+    other.ownSlot();
     for (let i = 0; i < other.bufs.length; i++) {
       if (other.lens[i]! === 0) continue;
       this.bufs.push(other.bufs[i]!);
@@ -320,6 +336,7 @@ export class Packet {
   appendShared(src: Packet, offset: number, len: number): void {
     if (src.released) throw new Error('share() of a released packet');
     if (offset < 0 || len < 0 || offset + len > src.length) throw new RangeError(`share of [${offset}, ${offset + len}) from a packet of ${src.length}`);
+    src.ownSlot();
     if (src.owner !== null && !(src.owner instanceof SharedOwner)) src.owner = new SharedOwner(src.owner);
     // Whatever the owner, the memory is now seen by a view: no more writing around it.
     src.headroom = 0;
@@ -369,15 +386,20 @@ export class Packet {
     if (this.released) return;
     this.released = true;
     const owner = this.owner;
+    const pool = this.slotPool;
+    const slot = this.slot;
     // A released packet holds nothing: shared empty (frozen) lists, so that letting go
     // costs no allocation and a use after release fails loudly instead of corrupting.
     this.forget(NO_BUFS, NO_NUMBERS, NO_NUMBERS);
     owner?.release();
+    pool?.release(slot);
   }
 
   /** Drops the fragments and ownership without releasing (they moved elsewhere). */
   private forget(bufs: Uint8Array[], offs: number[], lens: number[]): void {
     this.owner = null;
+    this.slotPool = null;
+    this.slot = -1;
     this.bufs = bufs;
     this.offs = offs;
     this.lens = lens;
