@@ -104,25 +104,6 @@ export class SendBuffer {
     }
   }
 
-  /** Copies `len` bytes from `offset` into `dst` (checksums, tests). */
-  copyTo(dst: Uint8Array, dstOff: number, offset: number, len: number): void {
-    let i = 0;
-    let at = this.head + offset;
-    while (at >= this.arrays[i]!.length) {
-      at -= this.arrays[i]!.length;
-      i++;
-    }
-    while (len > 0) {
-      const a = this.arrays[i]!;
-      const n = Math.min(a.length - at, len);
-      dst.set(a.subarray(at, at + n), dstOff);
-      dstOff += n;
-      len -= n;
-      at = 0;
-      i++;
-    }
-  }
-
   /**
    * Drops `n` acknowledged bytes from the front. A small block with room left is kept
    * when the buffer empties: later writes go after what it held (bytes a segment view

@@ -29,6 +29,7 @@ import type { StackEnv } from '../env.js';
 import { L4_HEADROOM, type L4Out } from '../l4.js';
 import { IsnGenerator } from './isn.js';
 import { finishSegmentChecksum } from './segment.js';
+import { RecordQueue } from './record-queue.js';
 
 /** Linux's msstab (net/ipv4/syncookies.c). */
 export const COOKIE_MSS_TABLE: readonly number[] = Object.freeze([536, 1300, 1440, 1460]);
@@ -66,9 +67,7 @@ export function cookieMssIndex(mss: number): number {
 
 export class SynCookies {
   private readonly h: IsnGenerator;
-  private readonly q = new Uint32Array(QUEUE * FIELDS);
-  private head = 0;
-  private count = 0;
+  private readonly q = new RecordQueue(QUEUE, FIELDS);
   private readonly options: TcpOptions = {};
 
   constructor(k0: number, k1: number) {
@@ -104,7 +103,7 @@ export class SynCookies {
 
   /** SYN-ACKs waiting for pull. */
   get pending(): number {
-    return this.count;
+    return this.q.count;
   }
 
   /**
@@ -113,9 +112,9 @@ export class SynCookies {
    * `wscale` (-1: none).
    */
   queueSynAck(local: number, remote: number, localPort: number, remotePort: number, seq: number, ack: number, mss: number, window: number, ts = false, tsVal = 0, tsEcr = 0, sack = false, wscale = -1): boolean {
-    if (this.count >= QUEUE) return false;
-    const i = ((this.head + this.count) % QUEUE) * FIELDS;
-    const r = this.q;
+    const i = this.q.push();
+    if (i < 0) return false;
+    const r = this.q.data;
     r[i] = local;
     r[i + 1] = remote;
     r[i + 2] = localPort;
@@ -127,21 +126,18 @@ export class SynCookies {
     r[i + 8] = (ts ? 1 : 0) | (sack ? 2 : 0) | (wscale >= 0 ? 4 | (wscale << 4) : 0);
     r[i + 9] = tsVal;
     r[i + 10] = tsEcr;
-    this.count++;
     return true;
   }
 
   /** The next queued SYN-ACK as a packet, or null (nothing queued, or no frame: it stays queued). */
   build(env: StackEnv, out: L4Out): Packet | null {
-    if (this.count === 0) return null;
+    if (this.q.count === 0) return null;
     const p = Packet.alloc(env.pool, L4_HEADROOM);
     if (p === null) return null;
-    const i = this.head * FIELDS;
-    const r = this.q;
+    const i = this.q.shift();
+    const r = this.q.data;
     const local = r[i]!;
     const remote = r[i + 1]!;
-    this.head = (this.head + 1) % QUEUE;
-    this.count--;
     const o = this.options;
     const flags = r[i + 8]!;
     o.mss = r[i + 6]!;
@@ -172,6 +168,6 @@ export class SynCookies {
 
   /** Forgets what is queued (the stack is torn down). */
   clear(): void {
-    this.head = this.count = 0;
+    this.q.clear();
   }
 }

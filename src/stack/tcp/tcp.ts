@@ -25,6 +25,7 @@ import { finishSegmentChecksum, PARSE_OK, parseSegment, SegmentInfo } from './se
 import { packetChecksum } from '../../packet/checksum.js';
 import { BlockPool } from './send-buffer.js';
 import { TIME_WAIT } from './state.js';
+import { RecordQueue } from './record-queue.js';
 import { COOKIE_VALID, cookieTsOptions, cookieTsVal, SynCookies } from './syn-cookie.js';
 
 export const IPPROTO_TCP = 6;
@@ -77,9 +78,8 @@ export class Tcp implements L4Protocol {
   private dispatching = false;
   private inReceive = false;
 
-  private readonly rsts = new Uint32Array(RST_QUEUE * RST_FIELDS);
-  private rstHead = 0;
-  private rstCount = 0;
+  /** RSTs for segments that have no connection, waiting for pull (bounded). */
+  private readonly rsts = new RecordQueue(RST_QUEUE, RST_FIELDS);
 
   constructor(
     readonly env: StackEnv,
@@ -98,7 +98,7 @@ export class Tcp implements L4Protocol {
 
   /** True when something is queued to send (pull would return a packet, unless the pool is empty). */
   get wantsToSend(): boolean {
-    return this.readyCount > 0 || this.rstCount > 0 || this.cookies.pending > 0;
+    return this.readyCount > 0 || this.rsts.count > 0 || this.cookies.pending > 0;
   }
 
   // ================================================================ socket API
@@ -376,12 +376,12 @@ export class Tcp implements L4Protocol {
   }
 
   queueReset(local: number, remote: number, localPort: number, remotePort: number, seq: number, ack: number, flags: number): void {
-    if (this.rstCount >= RST_QUEUE) {
+    const i = this.rsts.push();
+    if (i < 0) {
       this.counters.drops.rstQueueFull++;
       return;
     }
-    const i = ((this.rstHead + this.rstCount) % RST_QUEUE) * RST_FIELDS;
-    const r = this.rsts;
+    const r = this.rsts.data;
     r[i] = local;
     r[i + 1] = remote;
     r[i + 2] = localPort;
@@ -389,7 +389,6 @@ export class Tcp implements L4Protocol {
     r[i + 4] = seq;
     r[i + 5] = ack;
     r[i + 6] = flags;
-    this.rstCount++;
     if (!this.inReceive) this.env.wake();
   }
 
@@ -428,7 +427,7 @@ export class Tcp implements L4Protocol {
 
   pull(out: L4Out, now: number): Packet | null {
     if (this.eventCount > 0) this.flush();
-    if (this.rstCount > 0) {
+    if (this.rsts.count > 0) {
       const p = this.buildReset(out);
       if (p !== null) return p;
     }
@@ -474,13 +473,11 @@ export class Tcp implements L4Protocol {
       this.counters.drops.noBuffer++;
       return null;
     }
-    const i = this.rstHead * RST_FIELDS;
-    const r = this.rsts;
+    const i = this.rsts.shift();
+    const r = this.rsts.data;
     const local = r[i]!;
     const remote = r[i + 1]!;
     const flags = r[i + 6]!;
-    this.rstHead = (this.rstHead + 1) % RST_QUEUE;
-    this.rstCount--;
     const at = p.append(20);
     const b = p.bufs[0]!;
     writeU16(b, at, r[i + 2]!);
@@ -511,7 +508,7 @@ export class Tcp implements L4Protocol {
     for (const head of this.conns.values()) for (let c: TcpConnection | null = head; c !== null; c = c.hashNext) all.push(c);
     for (const list of [...this.listeners.values()]) for (const l of [...list]) l.close();
     for (const c of all) c.destroy(c.state === TIME_WAIT ? null : tcpError('ECONNABORTED'));
-    this.rstHead = this.rstCount = 0;
+    this.rsts.clear();
     this.cookies.clear();
     for (let i = 0; i < this.ready.length; i++) {
       const c = this.ready[i];
