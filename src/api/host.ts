@@ -1,0 +1,35 @@
+/**
+ * A host: one Stack driven by an EventLoop in real time, the thing applications talk
+ * to (src/api). The loop wakes when the application hands the stack work (a write, a
+ * connect) and sleeps until the next timer otherwise; several hosts may share one loop
+ * (every stack on a memory switch in one process).
+ */
+
+import type { Device } from '../link/device.js';
+import { RealClock } from '../time/clock.js';
+import { EventLoop } from '../time/loop.js';
+import { Stack, type StackOptions } from '../stack/stack.js';
+
+export interface HostOptions extends Omit<StackOptions, 'clock' | 'timers' | 'wake'> {
+  device: Device;
+  /** The loop that drives this host (default: a new one on the real clock, started). */
+  loop?: EventLoop;
+}
+
+export class Host {
+  readonly loop: EventLoop;
+  readonly stack: Stack;
+
+  constructor(options: HostOptions) {
+    const { loop: given, ...stackOptions } = options;
+    const loop = given ?? new EventLoop(new RealClock());
+    this.loop = loop;
+    this.stack = new Stack({ ...stackOptions, clock: loop.clock, timers: loop.timers, wake: () => loop.wake() });
+    if (given === undefined) loop.start();
+  }
+
+  /** Stops the stack: every connection and socket is dropped, the device let go. */
+  close(): void {
+    this.stack.close();
+  }
+}
