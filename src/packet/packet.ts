@@ -104,8 +104,14 @@ export class Packet {
 
   /** A packet over `bytes` without copying; `owner` (if any) is released with it. */
   static wrap(bytes: Uint8Array, off = 0, len = bytes.length - off, owner: Owner | null = null): Packet {
-    const p = new Packet();
-    p.appendFragment(bytes, off, len, owner);
+    if (off < 0 || len < 0 || off + len > bytes.length) throw new RangeError(`fragment [${off}, ${off + len}) outside a buffer of ${bytes.length}`);
+    // One fragment, its lists made at their size (see the constructor).
+    const p = len > 0 ? new Packet(bytes, off) : new Packet();
+    if (len > 0) {
+      p.lens[0] = len;
+      p.length = len;
+    }
+    p.owner = owner;
     return p;
   }
 

@@ -41,7 +41,6 @@ const PAWS_IDLE = 24 * 86_400_000;
 const LONG_NONE = 0;
 const LONG_KEEPALIVE = 1;
 const LONG_FIN_WAIT_2 = 2;
-const LONG_TIME_WAIT = 3;
 
 /** The window scale that lets a receive buffer of `buffer` bytes be offered (RFC 7323 §2.3, at most 14). */
 export function shiftFor(buffer: number): number {
@@ -177,6 +176,9 @@ export class TcpConnection implements EventTarget {
   private readonly delackTimer: Timer;
   private readonly longTimer: Timer;
   private longMode = LONG_NONE;
+  /** The TIME_WAIT record that took over (slot and generation in tcp.timeWait), or -1. */
+  private twSlot = -1;
+  private twGen = 0;
 
   // --- user-facing flags ---
   noDelay: boolean;
@@ -238,6 +240,7 @@ export class TcpConnection implements EventTarget {
   // ================================================================ public API
 
   get stateName(): TcpStateName {
+    if (this.twSlot >= 0) this.timeWaitOver();
     return STATE_NAMES[this.state]!;
   }
 
@@ -583,7 +586,6 @@ export class TcpConnection implements EventTarget {
         }
         return;
       }
-      if (st === TIME_WAIT && flags & TCP_FIN) this.armLong(LONG_TIME_WAIT, now + 2 * this.opts.msl);
       // An unacceptable segment that does not start past rcvNxt (an old duplicate, or data
       // against our zero window) may still carry news in its ACK field (RFC 9293 §3.10.7.4:
       // "special allowance should be made to accept valid ACKs"): after a timeout both ends
@@ -1085,16 +1087,61 @@ export class TcpConnection implements EventTarget {
     }
   }
 
+  /**
+   * TIME_WAIT: what is left to do (answer old segments for 2·MSL) goes to a compact
+   * record in the Tcp's TIME_WAIT table, and this object lets go of its buffers and
+   * timers; it only still sends the ACK it may owe for the peer's FIN.
+   */
   private enterTimeWait(now: number): void {
-    const timers = this.tcp.env.timers;
+    const tcp = this.tcp;
+    const timers = tcp.env.timers;
     this.setState(TIME_WAIT);
     timers.cancel(this.rtxTimer);
     timers.cancel(this.delackTimer);
+    this.cancelLong();
     this.persistMode = false;
     this.sbuf.clear();
     this.ooo.clear();
-    this.armLong(LONG_TIME_WAIT, now + 2 * this.opts.msl);
-    if (!this.closeDelivered) this.tcp.queueEvent(this, EV_CLOSE);
+    if (!this.closeDelivered) tcp.queueEvent(this, EV_CLOSE);
+    let wnd = seqSub(this.rcvAdv, this.rcvNxt);
+    if (wnd < 0) wnd = 0;
+    const slot = tcp.adoptTimeWait(
+      this,
+      {
+        localAddress: this.localAddress,
+        localPort: this.localPort,
+        remoteAddress: this.remoteAddress,
+        remotePort: this.remotePort,
+        sndNxt: this.sndMax,
+        rcvNxt: this.rcvNxt,
+        rcvWnd: wnd,
+        windowField: Math.min(65535, wnd >>> this.rcvScale),
+        maxSndWnd: this.maxSndWnd,
+        tsOk: this.tsOk,
+        tsRecent: this.tsRecent,
+        tsRecentAt: this.tsRecentAt,
+        tsOffset: this.tsOffset,
+        lastChallengeAt: this.lastChallengeAt,
+        duration: 2 * this.opts.msl,
+      },
+      now,
+    );
+    if (slot >= 0) {
+      this.twSlot = slot;
+      this.twGen = tcp.timeWait.generation(slot);
+      return;
+    }
+    // The TIME_WAIT table is full: close now (as Linux past tcp_max_tw_buckets), ACKing the FIN first.
+    if (this.ackPending) tcp.queueBare(this.localAddress, this.remoteAddress, this.localPort, this.remotePort, this.sndMax, this.rcvNxt, TCP_ACK, Math.min(65535, wnd >>> this.rcvScale), this.tsOk ? this.tsNow(now) : -1, this.tsRecent);
+    this.destroy(null);
+  }
+
+  /** Handed to the TIME_WAIT table, whose record has ended since: this connection is CLOSED. */
+  private timeWaitOver(): boolean {
+    if (this.twSlot < 0 || this.tcp.timeWait.holds(this.twSlot, this.twGen)) return false;
+    this.twSlot = -1;
+    this.state = CLOSED;
+    return true;
   }
 
   // ================================================================ helpers for the window
@@ -1507,6 +1554,15 @@ export class TcpConnection implements EventTarget {
   /** Everything goes: timers, buffers, the table entry. `error` for onClose (null: none). */
   destroy(error: TcpError | null): void {
     if (this.state === CLOSED) return;
+    if (this.twSlot >= 0) {
+      // In the TIME_WAIT table: end its record (which does the counting), if it is still there.
+      if (!this.timeWaitOver()) {
+        this.tcp.timeWait.remove(this.twSlot);
+        this.twSlot = -1;
+        this.state = CLOSED;
+      }
+      return;
+    }
     const timers = this.tcp.env.timers;
     timers.cancel(this.rtxTimer);
     timers.cancel(this.delackTimer);
@@ -1527,9 +1583,9 @@ export class TcpConnection implements EventTarget {
   }
 
   private setState(s: number): void {
-    const c = this.tcp.counters.states;
-    c[STATE_NAMES[this.state]!]--;
-    c[STATE_NAMES[s]!]++;
+    const c = this.tcp.stateCounts;
+    c[this.state]--;
+    c[s]++;
     this.state = s;
   }
 
@@ -1599,8 +1655,8 @@ export class TcpConnection implements EventTarget {
     const mode = this.longMode;
     this.longMode = LONG_NONE;
     const tcp = this.tcp;
-    if (mode === LONG_TIME_WAIT || mode === LONG_FIN_WAIT_2) {
-      if (mode === LONG_FIN_WAIT_2) tcp.counters.timeouts++;
+    if (mode === LONG_FIN_WAIT_2) {
+      tcp.counters.timeouts++;
       this.destroy(null);
       tcp.flush();
       return;

@@ -14,8 +14,10 @@ export interface TcpDropCounters {
   badAck: number;
   /** The frame pool was empty when building a segment. */
   noBuffer: number;
-  /** RST queue for connection-less replies was full. */
+  /** The queue of segments sent without a connection (RSTs, TIME_WAIT ACKs) was full. */
   rstQueueFull: number;
+  /** Connections closed without TIME_WAIT: the TIME_WAIT table was full (maxTimeWait). */
+  timeWaitFull: number;
   /** A segment made the code throw (a bug): dropped, counted, the stack goes on. Tests assert 0. */
   internalError: number;
 }
@@ -58,9 +60,22 @@ export interface TcpCounters {
   states: Record<TcpStateName, number>;
 }
 
-export function newTcpCounters(): TcpCounters {
+/**
+ * `stateCounts` (indexed by state number) backs `states`: a connection changing state
+ * bumps two array slots, where a property named by a variable would be a slow keyed
+ * access on every transition.
+ */
+export function newTcpCounters(stateCounts = new Int32Array(STATE_NAMES.length)): TcpCounters {
   const states = {} as Record<TcpStateName, number>;
-  for (const n of STATE_NAMES) states[n] = 0;
+  STATE_NAMES.forEach((n, i) =>
+    Object.defineProperty(states, n, {
+      enumerable: true,
+      get: () => stateCounts[i]!,
+      set: (v: number) => {
+        stateCounts[i] = v;
+      },
+    }),
+  );
   return {
     segmentsIn: 0,
     segmentsOut: 0,
@@ -88,7 +103,7 @@ export function newTcpCounters(): TcpCounters {
     syncookiesSent: 0,
     syncookiesRecv: 0,
     syncookiesFailed: 0,
-    drops: { badChecksum: 0, noListener: 0, outOfWindow: 0, oooQueueFull: 0, backlogFull: 0, malformed: 0, badAck: 0, noBuffer: 0, rstQueueFull: 0, internalError: 0 },
+    drops: { badChecksum: 0, noListener: 0, outOfWindow: 0, oooQueueFull: 0, backlogFull: 0, malformed: 0, badAck: 0, noBuffer: 0, rstQueueFull: 0, timeWaitFull: 0, internalError: 0 },
     states,
   };
 }

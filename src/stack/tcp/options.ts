@@ -46,6 +46,8 @@ export interface TcpOptions {
   synBacklog?: number;
   /** SYN cookies when a listener's SYN queue is full (default true, as Linux tcp_syncookies=1). */
   synCookies?: boolean;
+  /** Per stack: connections held in TIME_WAIT at most (default 262144, Linux tcp_max_tw_buckets); past it they close at once. */
+  maxTimeWait?: number;
   /** Congestion control: 'cubic' (default, as Linux; RFC 9438), 'newreno' (RFC 5681/6582), or a factory. */
   congestion?: CongestionName | CongestionFactory;
 }
@@ -83,6 +85,7 @@ export const DEFAULT_TCP_OPTIONS: ResolvedTcpOptions = Object.freeze({
   maxPersist: 60_000,
   synBacklog: 0,
   synCookies: true,
+  maxTimeWait: 262_144,
   congestion: congestionFactory('cubic'),
 });
 

@@ -2,8 +2,8 @@
  * TCP for one shard's stack (L4Protocol 6): demultiplexing by 4-tuple, listeners,
  * connection-less RSTs, a ready list for pulled transmit, deferred callbacks, counters.
  *
- * Lookup: a Map keyed by the remote address and port as one number
- * (addr·65536 + port, exact in a double), with a short chain on local address/port.
+ * Lookup: a hash table of connections keyed by the 4-tuple (table.ts), then the
+ * compact TIME_WAIT records (time-wait.ts), then the listeners.
  * Transmit: connections with something to send sit once each on a FIFO ready list;
  * `pull` takes the first, asks it for one segment and, if it gave one, puts it back at
  * the end (round-robin); a connection with nothing to send costs nothing.
@@ -24,16 +24,21 @@ import { DEFAULT_TCP_OPTIONS, resolveOptions, type ResolvedTcpOptions, type TcpO
 import { finishSegmentChecksum, PARSE_OK, parseSegment, SegmentInfo } from './segment.js';
 import { packetChecksum } from '../../packet/checksum.js';
 import { BlockPool } from './send-buffer.js';
-import { TIME_WAIT } from './state.js';
+import { STATE_NAMES } from './state.js';
+import { ConnectionTable } from './table.js';
+import { TimeWaitTable, type TimeWaitState } from './time-wait.js';
 import { RecordQueue } from './record-queue.js';
 import { COOKIE_VALID, cookieTsOptions, cookieTsVal, SynCookies } from './syn-cookie.js';
 
 export const IPPROTO_TCP = 6;
 const EPHEMERAL_LOW = 32768;
 const EPHEMERAL_HIGH = 60999;
-/** Connection-less RSTs waiting for pull (bounded; beyond it, dropped and counted). */
-const RST_QUEUE = 256;
-const RST_FIELDS = 7;
+/** Segments sent without a connection (RSTs, TIME_WAIT ACKs) waiting for pull (bounded; beyond it, dropped and counted). */
+const BARE_QUEUE = 256;
+/** local, remote, local port, remote port, seq, ack, flags (| BARE_TS), window, TSval, TSecr. */
+const BARE_FIELDS = 10;
+/** Flag bit of a bare record: it carries the timestamps option. */
+const BARE_TS = 0x100;
 
 export interface ListenOptions {
   backlog?: number;
@@ -52,17 +57,19 @@ export interface ConnectOptions {
 
 export class Tcp implements L4Protocol {
   readonly protocol = IPPROTO_TCP;
-  readonly counters: TcpCounters = newTcpCounters();
+  /** Connections per state (by state number); `counters.states` reads it. */
+  readonly stateCounts = new Int32Array(STATE_NAMES.length);
+  readonly counters: TcpCounters = newTcpCounters(this.stateCounts);
   readonly options: ResolvedTcpOptions;
   readonly blocks = new BlockPool();
   private readonly isn: IsnGenerator;
   private readonly cookies: SynCookies;
   /** Offset of the TS clock in cookie SYN-ACKs (secret per stack, from the ISN key: no extra random draw). */
   private readonly cookieTsOffset: number;
-  private readonly conns = new Map<number, TcpConnection>();
+  private readonly conns: ConnectionTable<TcpConnection>;
   private readonly listeners = new Map<number, TcpListener[]>();
-  private readonly portUse = new Map<number, number>();
-  private connectionCount = 0;
+  /** Connections (TIME_WAIT included) per local port. */
+  private readonly portUse = new Uint32Array(65536);
   private readonly seg = new SegmentInfo();
 
   // ready list: a ring of connections
@@ -78,8 +85,10 @@ export class Tcp implements L4Protocol {
   private dispatching = false;
   private inReceive = false;
 
-  /** RSTs for segments that have no connection, waiting for pull (bounded). */
-  private readonly rsts = new RecordQueue(RST_QUEUE, RST_FIELDS);
+  /** Segments without a connection (RSTs, TIME_WAIT ACKs), waiting for pull (bounded). */
+  private readonly bare = new RecordQueue(BARE_QUEUE, BARE_FIELDS);
+  /** Connections in TIME_WAIT, as compact records. */
+  readonly timeWait: TimeWaitTable;
 
   constructor(
     readonly env: StackEnv,
@@ -89,16 +98,26 @@ export class Tcp implements L4Protocol {
     this.isn = new IsnGenerator(env.random.nextU32(), env.random.nextU32());
     this.cookies = SynCookies.derivedFrom(this.isn);
     this.cookieTsOffset = this.isn.hash3(0x74737662, 0x6f666673, 3);
+    this.conns = new ConnectionTable(this.isn.hash3(0x65686173, 0x68736563, 5));
+    this.timeWait = new TimeWaitTable(
+      env.timers,
+      this.isn.hash3(0x74696d65, 0x77616974, 7),
+      this.options.maxTimeWait,
+      this.counters,
+      this.stateCounts,
+      (l, r, lp, rp, seq, ack, flags, window, tsVal, tsEcr) => this.queueBare(l, r, lp, rp, seq, ack, flags, window, tsVal, tsEcr),
+      (port) => this.portUse[port]!--,
+    );
   }
 
   /** Connections in the table (any state but CLOSED, TIME_WAIT included). */
   get connections(): number {
-    return this.connectionCount;
+    return this.conns.size + this.timeWait.size;
   }
 
   /** True when something is queued to send (pull would return a packet, unless the pool is empty). */
   get wantsToSend(): boolean {
-    return this.readyCount > 0 || this.rsts.count > 0 || this.cookies.pending > 0;
+    return this.readyCount > 0 || this.bare.count > 0 || this.cookies.pending > 0;
   }
 
   // ================================================================ socket API
@@ -127,7 +146,7 @@ export class Tcp implements L4Protocol {
     const src = env.sourceFor(o.dst);
     let port = o.srcPort ?? 0;
     if (port !== 0) {
-      if (this.portUse.has(port) || this.listeners.has(port)) {
+      if (this.portUse[port]! > 0 || this.listeners.has(port)) {
         throw Object.assign(new Error(`connect EADDRINUSE: port ${port}`), { code: 'EADDRINUSE' });
       }
     } else {
@@ -150,59 +169,30 @@ export class Tcp implements L4Protocol {
     const span = EPHEMERAL_HIGH - EPHEMERAL_LOW + 1;
     for (let i = 0; i < 32; i++) {
       const p = EPHEMERAL_LOW + r.int(span);
-      if (!this.portUse.has(p) && !this.listeners.has(p)) return p;
+      if (this.portUse[p] === 0 && !this.listeners.has(p)) return p;
     }
     const start = r.int(span);
     for (let i = 0; i < span; i++) {
       const p = EPHEMERAL_LOW + ((start + i) % span);
-      if (!this.portUse.has(p) && !this.listeners.has(p)) return p;
+      if (this.portUse[p] === 0 && !this.listeners.has(p)) return p;
     }
     return 0;
   }
 
   // ================================================================ table
 
-  /**
-   * The table key: the remote address mixed with our port, then the remote port (48
-   * bits, exact in a double). Both ends' ports are in it, so thousands of connections
-   * from one client to one server port (and their TIME_WAITs) do not share a chain.
-   */
-  private key(remote: number, remotePort: number, localPort: number): number {
-    return ((remote ^ Math.imul(localPort, 0x9e3779b1)) >>> 0) * 65536 + remotePort;
-  }
-
   lookup(local: number, localPort: number, remote: number, remotePort: number): TcpConnection | null {
-    let c = this.conns.get(this.key(remote, remotePort, localPort)) ?? null;
-    while (c !== null && !(c.localPort === localPort && c.remotePort === remotePort && c.remoteAddress === remote && c.localAddress === local)) c = c.hashNext;
-    return c;
+    return this.conns.find(local, localPort, remote, remotePort);
   }
 
   private insert(c: TcpConnection): void {
-    const k = this.key(c.remoteAddress, c.remotePort, c.localPort);
-    c.hashNext = this.conns.get(k) ?? null;
-    this.conns.set(k, c);
-    this.portUse.set(c.localPort, (this.portUse.get(c.localPort) ?? 0) + 1);
-    this.connectionCount++;
+    this.conns.insert(c);
+    this.portUse[c.localPort]!++;
   }
 
   /** Called by a connection as it reaches CLOSED. */
   removeConnection(c: TcpConnection): void {
-    const k = this.key(c.remoteAddress, c.remotePort, c.localPort);
-    let head = this.conns.get(k);
-    if (head === undefined) return;
-    if (head === c) {
-      if (c.hashNext === null) this.conns.delete(k);
-      else this.conns.set(k, c.hashNext);
-    } else {
-      while (head.hashNext !== null && head.hashNext !== c) head = head.hashNext;
-      if (head.hashNext !== c) return;
-      head.hashNext = c.hashNext;
-    }
-    c.hashNext = null;
-    const n = (this.portUse.get(c.localPort) ?? 1) - 1;
-    if (n <= 0) this.portUse.delete(c.localPort);
-    else this.portUse.set(c.localPort, n);
-    this.connectionCount--;
+    if (this.conns.remove(c)) this.portUse[c.localPort]!--;
   }
 
   removeListener(l: TcpListener): void {
@@ -246,15 +236,23 @@ export class Tcp implements L4Protocol {
         return;
       }
       p.trimFront(s.headerLength);
-      let c = this.lookup(dst, s.dstPort, src, s.srcPort);
-      if (c !== null && c.state === TIME_WAIT && (s.flags & (TCP_SYN | TCP_ACK | TCP_RST)) === TCP_SYN && seqGt(s.seq, c.rcvNxt)) {
-        // RFC 6191-style reuse of a TIME_WAIT 4-tuple by a new SYN with a higher sequence number.
-        c.destroy(null);
-        c = null;
-      }
+      const c = this.lookup(dst, s.dstPort, src, s.srcPort);
       if (c !== null) {
         c.segmentArrives(s, p, now);
         return;
+      }
+      if (this.timeWait.size > 0) {
+        const tw = this.timeWait.find(dst, s.dstPort, src, s.srcPort);
+        if (tw >= 0) {
+          if ((s.flags & (TCP_SYN | TCP_ACK | TCP_RST)) === TCP_SYN && seqGt(s.seq, this.timeWait.rcvNxtOf(tw))) {
+            // RFC 6191-style reuse of a TIME_WAIT 4-tuple by a new SYN with a higher sequence number.
+            this.timeWait.remove(tw);
+          } else {
+            this.timeWait.arrives(tw, s, p.length, now);
+            p.release();
+            return;
+          }
+        }
       }
       const l = this.findListener(s.dstPort, dst);
       if (l !== null) {
@@ -376,20 +374,43 @@ export class Tcp implements L4Protocol {
   }
 
   queueReset(local: number, remote: number, localPort: number, remotePort: number, seq: number, ack: number, flags: number): void {
-    const i = this.rsts.push();
+    this.queueBare(local, remote, localPort, remotePort, seq, ack, flags, 0, -1, 0);
+  }
+
+  /** Queues a segment sent without a connection; `tsVal` < 0: no timestamps option. */
+  queueBare(local: number, remote: number, localPort: number, remotePort: number, seq: number, ack: number, flags: number, window: number, tsVal: number, tsEcr: number): void {
+    const i = this.bare.push();
     if (i < 0) {
       this.counters.drops.rstQueueFull++;
       return;
     }
-    const r = this.rsts.data;
+    const r = this.bare.data;
     r[i] = local;
     r[i + 1] = remote;
     r[i + 2] = localPort;
     r[i + 3] = remotePort;
     r[i + 4] = seq;
     r[i + 5] = ack;
-    r[i + 6] = flags;
+    r[i + 6] = tsVal >= 0 ? flags | BARE_TS : flags;
+    r[i + 7] = window;
+    r[i + 8] = tsVal;
+    r[i + 9] = tsEcr;
     if (!this.inReceive) this.env.wake();
+  }
+
+  /**
+   * Takes over `c` as it enters TIME_WAIT: a compact record answers for its 4-tuple
+   * from now on (its local port stays in use), and the connection leaves the table.
+   * False when the TIME_WAIT table is full: the caller closes without TIME_WAIT.
+   */
+  adoptTimeWait(c: TcpConnection, state: TimeWaitState, now: number): number {
+    const slot = this.timeWait.add(state, now);
+    if (slot < 0) {
+      this.counters.drops.timeWaitFull++;
+      return -1;
+    }
+    this.conns.remove(c);
+    return slot;
   }
 
   icmpError(info: IcmpErrorInfo, _now: number): void {
@@ -427,8 +448,8 @@ export class Tcp implements L4Protocol {
 
   pull(out: L4Out, now: number): Packet | null {
     if (this.eventCount > 0) this.flush();
-    if (this.rsts.count > 0) {
-      const p = this.buildReset(out);
+    if (this.bare.count > 0) {
+      const p = this.buildBare(out);
       if (p !== null) return p;
     }
     if (this.cookies.pending > 0) {
@@ -467,26 +488,38 @@ export class Tcp implements L4Protocol {
     return null;
   }
 
-  private buildReset(out: L4Out): Packet | null {
+  private buildBare(out: L4Out): Packet | null {
     const p = Packet.alloc(this.env.pool, L4_HEADROOM);
     if (p === null) {
       this.counters.drops.noBuffer++;
       return null;
     }
-    const i = this.rsts.shift();
-    const r = this.rsts.data;
+    const i = this.bare.shift();
+    const r = this.bare.data;
     const local = r[i]!;
     const remote = r[i + 1]!;
-    const flags = r[i + 6]!;
-    const at = p.append(20);
+    const flags = r[i + 6]! & 0xff;
+    const ts = (r[i + 6]! & BARE_TS) !== 0;
+    const hl = ts ? 32 : 20;
+    const at = p.append(hl);
     const b = p.bufs[0]!;
     writeU16(b, at, r[i + 2]!);
     writeU16(b, at + 2, r[i + 3]!);
     writeU32(b, at + 4, r[i + 4]!);
     writeU32(b, at + 8, flags & TCP_ACK ? r[i + 5]! : 0);
-    b[at + 12] = 5 << 4;
+    b[at + 12] = (hl >>> 2) << 4;
     b[at + 13] = flags;
-    b[at + 14] = b[at + 15] = b[at + 16] = b[at + 17] = b[at + 18] = b[at + 19] = 0;
+    writeU16(b, at + 14, r[i + 7]!);
+    b[at + 16] = b[at + 17] = b[at + 18] = b[at + 19] = 0;
+    if (ts) {
+      // NOP, NOP, timestamps (RFC 7323 Appendix A layout, as Linux).
+      b[at + 20] = 1;
+      b[at + 21] = 1;
+      b[at + 22] = 8;
+      b[at + 23] = 10;
+      writeU32(b, at + 24, r[i + 8]!);
+      writeU32(b, at + 28, r[i + 9]!);
+    }
     finishSegmentChecksum(p, at, local, remote, this.env.features.txCsumL4);
     out.src = local;
     out.dst = remote;
@@ -494,7 +527,7 @@ export class Tcp implements L4Protocol {
     out.tos = 0;
     out.ttl = 0;
     this.counters.segmentsOut++;
-    this.counters.resetsSent++;
+    if (flags & TCP_RST) this.counters.resetsSent++;
     return p;
   }
 
@@ -504,11 +537,11 @@ export class Tcp implements L4Protocol {
    * onClose callbacks run (with ECONNABORTED) at the end.
    */
   clear(): void {
-    const all: TcpConnection[] = [];
-    for (const head of this.conns.values()) for (let c: TcpConnection | null = head; c !== null; c = c.hashNext) all.push(c);
+    const all = this.conns.all();
     for (const list of [...this.listeners.values()]) for (const l of [...list]) l.close();
-    for (const c of all) c.destroy(c.state === TIME_WAIT ? null : tcpError('ECONNABORTED'));
-    this.rsts.clear();
+    for (const c of all) c.destroy(tcpError('ECONNABORTED'));
+    this.timeWait.clear();
+    this.bare.clear();
     this.cookies.clear();
     for (let i = 0; i < this.ready.length; i++) {
       const c = this.ready[i];
