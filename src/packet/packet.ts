@@ -232,9 +232,22 @@ export class Packet {
     let k = 0;
     while (k < this.bufs.length - 1 && n >= this.lens[k]!) n -= this.lens[k++]!;
     if (k > 0) {
-      this.bufs.splice(0, k);
-      this.offs.splice(0, k);
-      this.lens.splice(0, k);
+      // Shifted down by hand: splice() would allocate an array of what it removes.
+      const bufs = this.bufs;
+      const offs = this.offs;
+      const lens = this.lens;
+      const m = bufs.length - k;
+      for (let i = 0; i < m; i++) {
+        bufs[i] = bufs[i + k]!;
+        offs[i] = offs[i + k]!;
+        lens[i] = lens[i + k]!;
+      }
+      // pop(), not `length =`: setting the length is a runtime call.
+      for (let i = 0; i < k; i++) {
+        bufs.pop();
+        offs.pop();
+        lens.pop();
+      }
       this.frontWritable = false;
       this.headroom = 0;
     }

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { EventLoop } from '../../src/time/loop.js';
 import { VirtualClock } from '../../src/time/clock.js';
 import { GSO_UDP, Packet } from '../../src/packet/packet.js';
+import { FramePool } from '../../src/packet/pool.js';
 import { readU16, writeU16 } from '../../src/wire/addr.js';
 import { finish, sum16 } from '../../src/wire/checksum.js';
 import { MemoryDevice, MemorySwitch, MemoryWire, type FaultConfig, type MemoryDeviceOptions } from '../../src/link/memory/index.js';
@@ -265,4 +266,76 @@ test('switch: a flooded super-frame reaches an LRO port whole and a port without
   assert.deepEqual(concat(sc.got.map((r) => inspectTcp(r.bytes).payload)), payload);
   assert.deepEqual(inspectTcp(sb.got[0]!.bytes).payload, payload);
   assert.equal(b.pool.inUse + b.largePool!.inUse + c.pool.inUse, 0);
+});
+
+test('handoff: on a clean path a pool frame reaches the receiver itself (no copy), finished as a NIC would, and goes back to the sender\'s pool', () => {
+  const { a, b, loop, src } = pair({}, {});
+  const sink = new Sink(b.queues, true);
+  const pool = new FramePool({ slotSize: 2048, slots: 8 });
+  const frame = (): Packet => {
+    const bytes = tcpFrame({ payload: pattern(300, 7), csum: 'partial', noIpCsum: true });
+    const p = Packet.alloc(pool, 64)!;
+    p.bufs[0]!.set(bytes, p.append(bytes.length));
+    p.csumStart = 34;
+    p.csumOffset = 16;
+    return p;
+  };
+  src.push(frame());
+  loop.runUntil();
+  assert.equal(b.counters.rxHandoffs, 1);
+  assert.equal(b.pool.inUse, 0, 'no receive buffer taken');
+  assert.equal(pool.inUse, 1, 'the receiver holds the sender\'s frame');
+  const got = sink.got[0]!;
+  assert.equal(got.csumVerified, true);
+  assert.ok(inspectTcp(finishReceived(got.bytes, 34)).ipOk, 'the IPv4 checksum was filled in');
+  sink.kept[0]!.release();
+  assert.equal(pool.inUse, 0, 'released by the receiver, back in the sender\'s pool');
+  // With more than half of the sender's pool in use, the receiver copies instead.
+  const held = [Packet.alloc(pool)!, Packet.alloc(pool)!, Packet.alloc(pool)!, Packet.alloc(pool)!];
+  src.push(frame());
+  loop.runUntil();
+  assert.equal(b.counters.rxHandoffs, 1, 'copied this time');
+  assert.equal(pool.inUse, 4, 'the sender\'s frame came back at once');
+  assert.deepEqual(sink.got[1]!.bytes, got.bytes);
+  for (const p of [...held, ...sink.kept]) p.release();
+  assert.equal(a.pool.inUse + b.pool.inUse + pool.inUse, 0);
+});
+
+test('handoff: never with faults on the path (each receiver gets its own copy to spoil)', () => {
+  const { b, loop, src } = pair({}, {}, { duplicate: 0.5 });
+  const sink = new Sink(b.queues);
+  const pool = new FramePool({ slotSize: 2048, slots: 8 });
+  for (let i = 0; i < 4; i++) {
+    const bytes = tcpFrame({ payload: pattern(100, i) });
+    const p = Packet.alloc(pool, 64)!;
+    p.bufs[0]!.set(bytes, p.append(bytes.length));
+    src.push(p);
+  }
+  loop.runUntil();
+  assert.ok(sink.got.length >= 4);
+  assert.equal(b.counters.rxHandoffs, 0);
+  assert.equal(pool.inUse, 0);
+});
+
+test('handoff: a frame the switch floods to several ports is copied to each, the sender\'s own frame left alone', () => {
+  const sw = new MemorySwitch();
+  const a = new MemoryDevice({ mac: MAC_A });
+  const b = new MemoryDevice({ mac: MAC_B });
+  const c = new MemoryDevice({ mac: 0x02_00_00_00_00_0c });
+  for (const d of [a, b, c]) sw.attach(d);
+  const loop = new EventLoop(new VirtualClock());
+  for (const p of sw.pollables()) loop.add(p);
+  const sb = new Sink(b.queues);
+  const sc = new Sink(c.queues);
+  const pool = new FramePool({ slotSize: 2048, slots: 8 });
+  const bytes = tcpFrame({ dstMac: 0x02_00_00_00_00_99, payload: pattern(100, 3) });
+  const p = Packet.alloc(pool, 64)!;
+  p.bufs[0]!.set(bytes, p.append(bytes.length));
+  new Source(a.queues[0]).push(p);
+  loop.runUntil();
+  assert.equal(sb.got.length + sc.got.length, 2);
+  assert.deepEqual(sb.got[0]!.bytes, bytes);
+  assert.deepEqual(sc.got[0]!.bytes, bytes);
+  assert.equal(b.counters.rxHandoffs + c.counters.rxHandoffs, 0);
+  assert.equal(pool.inUse, 0);
 });

@@ -7,12 +7,15 @@
  * picks a queue by RSS, copies the frame into a slot of its own frame pool (the one
  * copy per frame, as a NIC DMAs into its RX buffers), does the offload work in that
  * copy (finishes checksums, cuts TSO super-frames, verifies TCP/UDP checksums) and
- * queues it on the RX ring. The sender's memory is never written.
+ * queues it on the RX ring. The sender's memory is never written (but see handoff).
  *
  * Between two offload-capable ends on a path that changes no frame, it behaves as
  * veth or virtio-net do: a partial checksum is passed on unfinished (the receiver gets
  * csumStart/csumOffset and csumVerified), and a TSO super-frame reaches a receiver
  * with LRO whole, as one packet (the fast path: no segmentation, no checksum pass).
+ * On such a path a frame that only one receiver sees is handed over itself, as veth
+ * passes an skb (`receiveByHandoff`): no receive buffer and no copy, ownership moves
+ * with it; it is copied after all while the sender's pool is more than half in use.
  */
 
 import { GSO_TCPV4, Packet } from '../../packet/packet.js';
@@ -79,6 +82,8 @@ export interface MemoryDeviceCounters extends TxSegmentCounters {
   rxCsumErrors: number;
   /** Super-frames received whole (the fast path). */
   rxSuperFrames: number;
+  /** Frames received as the sender's own packet (no copy; see receiveByHandoff). */
+  rxHandoffs: number;
 }
 
 /** The medium side of a device: where its frames go. */
@@ -103,7 +108,7 @@ export class MemoryDevice implements Device, QueueOwner {
   readonly largePool: FramePool | null;
   readonly counters: MemoryDeviceCounters = {
     txOversize: 0, txMalformed: 0, txUnsupported: 0, txNoCarrier: 0, tsoFrames: 0, tsoSegments: 0,
-    rxOversize: 0, rxRingFull: 0, rxNoBuffer: 0, rxNoReceiver: 0, rxCsumErrors: 0, rxSuperFrames: 0,
+    rxOversize: 0, rxRingFull: 0, rxNoBuffer: 0, rxNoReceiver: 0, rxCsumErrors: 0, rxSuperFrames: 0, rxHandoffs: 0,
   };
   private readonly hasher: ToeplitzHasher;
   private attachment: MemoryAttachment | null = null;
@@ -273,6 +278,7 @@ export class MemoryDevice implements Device, QueueOwner {
   }
 
   private receiveFrame(f: Frame, q: MemoryQueue, hash: number, corruptAt: number, mask: number, passL4: boolean): void {
+    if (passL4 && corruptAt < 0 && this.receiveByHandoff(f, q, hash)) return;
     const len = f.length;
     const p = this.wireFrame(q, len, f.ethLen);
     if (p === null) return;
@@ -291,6 +297,30 @@ export class MemoryDevice implements Device, QueueOwner {
       trusted = f.csumStart === f.l4Off;
     }
     this.finishRx(p, b, at, len, f, q, hash, trusted, corruptAt, mask);
+  }
+
+  /**
+   * The sender's packet itself, as veth hands over an skb: no receive buffer, no copy.
+   * Only for a frame nobody else sees (one reference, no fault to apply), whose
+   * checksum is partial at its L4 header or absent, and while the sender's pool has
+   * more than half its frames free (the receiver may hold what it takes for a while:
+   * a sender must not run dry because of it).
+   */
+  private receiveByHandoff(f: Frame, q: MemoryQueue, hash: number): boolean {
+    const p = f.pkt;
+    const pool = p.pool;
+    if (f.refs !== 1 || q.rx.full || pool === null || pool.available * 2 < pool.slotCount) return false;
+    if (f.csumStart >= 0 && f.csumStart !== f.l4Off) return false;
+    if (f.length > this.features.mtu + f.ethLen) return false;
+    f.handOff();
+    const b = p.bufs[0]!;
+    const at = p.offs[0]!;
+    if (f.finishIp) writeIpv4Checksum(b, at + f.ipOff, f.ipHl);
+    p.gsoSize = 0;
+    p.gsoType = 0;
+    this.counters.rxHandoffs++;
+    this.finishRx(p, b, at, f.length, f, q, hash, f.csumStart >= 0, -1, 0);
+    return true;
   }
 
   /** The fast path: the super-frame whole, its checksum left partial. False when no large frame is free. */

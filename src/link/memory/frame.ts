@@ -12,7 +12,7 @@
  */
 
 import { readMac, readU16, readU32 } from '../../wire/addr.js';
-import { GSO_TCPV4, type Packet } from '../../packet/packet.js';
+import { GSO_TCPV4, Packet } from '../../packet/packet.js';
 import type { DeviceFeatures } from '../device.js';
 import { ETHERNET_HEADER_LENGTH as ETH_HLEN, ETHERNET_VLAN_HEADER_LENGTH as ETH_VLAN_HLEN, ETHERTYPE_IPV4, ETHERTYPE_VLAN } from '../../wire/ethernet.js';
 import { IPPROTO_TCP as PROTO_TCP, IPPROTO_UDP as PROTO_UDP } from '../../wire/ipv4.js';
@@ -118,11 +118,16 @@ export class Frame {
     return f;
   }
 
+  /** The receiver took the packet itself (handoff): the last release leaves it alone. */
+  handOff(): void {
+    this.pkt = HANDED_OFF;
+  }
+
   /** Drops one reference; the last one releases the sender's packet (TX completion) and recycles the frame. */
   release(): void {
     if (--this.refs !== 0) return;
     const p = this.pkt;
-    p.release();
+    if (p !== HANDED_OFF) p.release();
     this.hdr = EMPTY;
     if (this.spares !== null && this.spares.length < MAX_SPARES) this.spares.push(this);
   }
@@ -227,3 +232,5 @@ export class Frame {
 }
 
 const EMPTY = new Uint8Array(0);
+/** What a frame holds once its packet went to the receiver whole. */
+const HANDED_OFF = new Packet();
