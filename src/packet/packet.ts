@@ -28,6 +28,17 @@ export const GSO_TCPV6 = 4;
 const NO_BUFS: Uint8Array[] = Object.freeze([]) as unknown as Uint8Array[];
 const NO_NUMBERS: number[] = Object.freeze([]) as unknown as number[];
 
+/**
+ * Fragment lists of released packets, emptied, for new packets to reuse: the lists are
+ * most of what a packet allocates (an array that grows by a push reserves 17 slots).
+ * A released packet itself keeps the frozen empty lists, so a use after release still
+ * fails loudly and never touches lists that another packet now owns. Bounded.
+ */
+const SPARE_LIMIT = 4096;
+const spareBufs: Uint8Array[][] = [];
+const spareOffs: number[][] = [];
+const spareLens: number[][] = [];
+
 export class Packet {
   bufs: Uint8Array[];
   offs: number[];
@@ -73,11 +84,19 @@ export class Packet {
 
   /**
    * An empty packet, or one whose first (empty) fragment starts at `off` in `buf`. The
-   * lists are made as literals of their size: pushing onto an empty array would give
-   * each a backing store of 17 slots, most of a packet's allocation.
+   * lists are spare ones when there are (see SPARE_LIMIT), else literals of their size.
    */
   constructor(buf?: Uint8Array, off = 0) {
-    if (buf === undefined) {
+    if (spareBufs.length > 0) {
+      this.bufs = spareBufs.pop()!;
+      this.offs = spareOffs.pop()!;
+      this.lens = spareLens.pop()!;
+      if (buf !== undefined) {
+        this.bufs.push(buf);
+        this.offs.push(off);
+        this.lens.push(0);
+      }
+    } else if (buf === undefined) {
       this.bufs = [];
       this.offs = [];
       this.lens = [];
@@ -370,16 +389,9 @@ export class Packet {
         continue;
       }
       const n = fl - from < left ? fl - from : left;
-      if (this.bufs.length === 1) {
-        // A header and its payload: lists of exactly two (a push would reserve 17).
-        this.bufs = [this.bufs[0]!, src.bufs[i]!];
-        this.offs = [this.offs[0]!, src.offs[i]! + from];
-        this.lens = [this.lens[0]!, n];
-      } else {
-        this.bufs.push(src.bufs[i]!);
-        this.offs.push(src.offs[i]! + from);
-        this.lens.push(n);
-      }
+      this.bufs.push(src.bufs[i]!);
+      this.offs.push(src.offs[i]! + from);
+      this.lens.push(n);
       left -= n;
       from = 0;
     }
@@ -416,6 +428,19 @@ export class Packet {
 
   /** Drops the fragments and ownership without releasing (they moved elsewhere). */
   private forget(bufs: Uint8Array[], offs: number[], lens: number[]): void {
+    const old = this.bufs;
+    if (old !== NO_BUFS && spareBufs.length < SPARE_LIMIT) {
+      const o = this.offs;
+      const l = this.lens;
+      while (old.length > 0) {
+        old.pop();
+        o.pop();
+        l.pop();
+      }
+      spareBufs.push(old);
+      spareOffs.push(o);
+      spareLens.push(l);
+    }
     this.owner = null;
     this.slotPool = null;
     this.slot = -1;
