@@ -9,6 +9,7 @@
  * at a time, built at that moment so it carries the newest ACK and window.
  */
 import { Packet, GSO_TCPV4 } from '../../packet/packet.js';
+import type { Owner } from '../../packet/owner.js';
 import { writeU16, writeU32 } from '../../wire/addr.js';
 import { seqAdd, seqGeq, seqGt, seqLeq, seqLt, seqSub } from '../../wire/seq.js';
 import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN } from '../../wire/tcp.js';
@@ -312,6 +313,42 @@ export class TcpConnection implements EventTarget {
     this.bytesWritten += n;
     if (st === ESTABLISHED || st === CLOSE_WAIT) this.tcp.markReady(this, true);
     return n;
+  }
+
+  /**
+   * Zero-copy send: `bytes` join the send buffer as they are, without a copy. They must
+   * not change until `owner` is released (when they are acknowledged and no segment
+   * holds them, or the connection is gone). Returns false, taking nothing, when they do
+   * not fit in the free send-buffer space (onWritable follows) or the connection no
+   * longer sends.
+   */
+  writeOwned(bytes: Uint8Array, owner: Owner): boolean {
+    const st = this.state;
+    if (this.finQueued || !(st === ESTABLISHED || st === CLOSE_WAIT || st === SYN_SENT || st === SYN_RECEIVED)) return false;
+    if (bytes.length > this.opts.sendBuffer - this.sbuf.length) {
+      this.wantWritable = true;
+      return false;
+    }
+    if (bytes.length === 0) {
+      owner.release();
+      return true;
+    }
+    this.sbuf.writeOwned(bytes, owner);
+    this.bytesWritten += bytes.length;
+    if (st === ESTABLISHED || st === CLOSE_WAIT) this.tcp.markReady(this, true);
+    return true;
+  }
+
+  /**
+   * Zero-copy receive: the oldest received data as the packet it came in (a view of
+   * receive frames, payload only), or null. The caller owns it and must release it.
+   */
+  readPacket(): Packet | null {
+    const p = this.rq.take();
+    if (p === null) return null;
+    this.bytesRead += p.length;
+    this.afterRead();
+    return p;
   }
 
   /** Received bytes (a copy, up to `max`), or null when none are queued. */

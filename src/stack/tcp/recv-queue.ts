@@ -21,6 +21,16 @@ export class InOrderQueue {
     this.length += p.length;
   }
 
+  /** Takes the oldest packet out whole (zero-copy receive: the caller releases it), or null. */
+  take(): Packet | null {
+    if (this.headIdx === this.tailIdx) return null;
+    const p = this.q[this.headIdx]!;
+    this.q[this.headIdx++] = null;
+    this.length -= p.length;
+    if (this.headIdx === this.tailIdx) this.headIdx = this.tailIdx = 0;
+    return p;
+  }
+
   /** Copies up to `max` bytes out (consuming them), or null when empty. */
   read(max: number): Uint8Array | null {
     if (this.length === 0) return null;

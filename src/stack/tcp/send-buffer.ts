@@ -53,6 +53,10 @@ class BlockOwner implements Owner {
 export class SendBuffer {
   private blocks: Packet[] = [];
   private arrays: Uint8Array[] = [];
+  /** Bytes used in each block (a full block: its length; the last one: `tail`). */
+  private used: number[] = [];
+  /** The last block is the caller's (writeOwned): nothing is copied after its bytes. */
+  private lastOwned = false;
   /** Offset of the first byte in blocks[0]. */
   private head = 0;
   /** Bytes used in the last block. */
@@ -65,13 +69,12 @@ export class SendBuffer {
   /** Copies `len` bytes of `src` from `off` in. The caller checks the limit. */
   write(src: Uint8Array, off: number, len: number): void {
     while (len > 0) {
-      let n = this.blocks.length === 0 ? 0 : this.arrays[this.arrays.length - 1]!.length - this.tail;
+      const last = this.arrays.length - 1;
+      let n = last < 0 || this.lastOwned ? 0 : this.arrays[last]!.length - this.tail;
       if (n === 0) {
         const size = this.blocks.length === 0 && len <= SMALL_BLOCK ? SMALL_BLOCK : LARGE_BLOCK;
         const bytes = this.pool.take(size);
-        this.arrays.push(bytes);
-        this.blocks.push(Packet.wrap(bytes, 0, bytes.length, new BlockOwner(this.pool, bytes)));
-        this.tail = 0;
+        this.push(bytes, Packet.wrap(bytes, 0, bytes.length, new BlockOwner(this.pool, bytes)), 0, false);
         n = size;
       }
       if (n > len) n = len;
@@ -80,22 +83,41 @@ export class SendBuffer {
       if (n <= 64) for (let k = 0; k < n; k++) dst[this.tail + k] = src[off + k]!;
       else dst.set(src.subarray(off, off + n), this.tail);
       this.tail += n;
+      this.used[this.used.length - 1] = this.tail;
       off += n;
       len -= n;
       this.length += n;
     }
   }
 
+  /**
+   * Takes `bytes` as they are (zero-copy send): they are sent from where they lie and
+   * must not change until `owner` is released, which happens once they are
+   * acknowledged and no segment holds them.
+   */
+  writeOwned(bytes: Uint8Array, owner: Owner): void {
+    this.push(bytes, Packet.wrap(bytes, 0, bytes.length, owner), bytes.length, true);
+    this.length += bytes.length;
+  }
+
+  private push(bytes: Uint8Array, block: Packet, used: number, owned: boolean): void {
+    this.arrays.push(bytes);
+    this.blocks.push(block);
+    this.used.push(used);
+    this.tail = used;
+    this.lastOwned = owned;
+  }
+
   /** A view of `len` bytes from `offset` (relative to the first held byte), appended to `p`. */
   appendTo(p: Packet, offset: number, len: number): void {
     let i = 0;
     let at = this.head + offset;
-    while (at >= this.arrays[i]!.length) {
-      at -= this.arrays[i]!.length;
+    while (at >= this.used[i]!) {
+      at -= this.used[i]!;
       i++;
     }
     while (len > 0) {
-      const room = this.arrays[i]!.length - at;
+      const room = this.used[i]! - at;
       const n = room < len ? room : len;
       p.appendShared(this.blocks[i]!, at, n);
       len -= n;
@@ -105,27 +127,30 @@ export class SendBuffer {
   }
 
   /**
-   * Drops `n` acknowledged bytes from the front. A small block with room left is kept
-   * when the buffer empties: later writes go after what it held (bytes a segment view
-   * may still see are never overwritten), so request/response traffic reuses one block.
+   * Drops `n` acknowledged bytes from the front. A small block of ours with room left
+   * is kept when the buffer empties: later writes go after what it held (bytes a
+   * segment view may still see are never overwritten), so request/response traffic
+   * reuses one block.
    */
   consume(n: number): void {
     if (n > this.length) n = this.length;
     this.length -= n;
     this.head += n;
     while (this.blocks.length > 0) {
-      const size = this.arrays[0]!.length;
+      const size = this.used[0]!;
       if (this.blocks.length > 1) {
         if (this.head < size) break;
         this.head -= size;
       } else {
         if (this.length > 0) break;
-        if (size === SMALL_BLOCK && this.tail < size) break; // keep it (head === tail)
+        if (!this.lastOwned && this.arrays[0]!.length === SMALL_BLOCK && this.tail < SMALL_BLOCK) break; // keep it (head === tail)
         this.head = 0;
         this.tail = 0;
+        this.lastOwned = false;
       }
       this.blocks.shift()!.release();
       this.arrays.shift();
+      this.used.shift();
     }
   }
 
@@ -134,6 +159,8 @@ export class SendBuffer {
     for (const b of this.blocks) b.release();
     this.blocks = [];
     this.arrays = [];
+    this.used = [];
     this.head = this.tail = this.length = 0;
+    this.lastOwned = false;
   }
 }

@@ -1,0 +1,355 @@
+/**
+ * The zero-copy completion API (libVMA's SocketXtreme, in TypeScript): the application
+ * polls for completions instead of taking a callback per event, receives data as the
+ * receive frames it came in (no copy; it releases them), and hands over the buffers it
+ * sends (no copy; they come back in a 'sent' completion once acknowledged).
+ *
+ *   const cq = new CompletionQueue(stack);
+ *   cq.listen(11211);
+ *   for (;;) {                       // or from cq.onReady, once per batch
+ *     const n = cq.poll(64);
+ *     for (let i = 0; i < n; i++) {
+ *       const c = cq.completions[i];
+ *       if (c.kind === 'data') { use(c.data); cq.release(c.data); }
+ *     }
+ *   }
+ *
+ * Underneath, the stack's callbacks only mark a socket ready (a bit and a place in a
+ * ring, like epoll's ready list); poll() turns ready sockets into completions. The
+ * Completion objects are reused from poll to poll: read them before the next poll.
+ */
+
+import type { Packet } from '../../packet/packet.js';
+import type { Owner } from '../../packet/owner.js';
+import type { Stack } from '../../stack/stack.js';
+import type { TcpConnection, TcpError, TcpListener } from '../../stack/tcp/index.js';
+import { parseIpv4 } from '../../wire/addr.js';
+
+export type CompletionKind = 'accepted' | 'connected' | 'data' | 'writable' | 'sent' | 'end' | 'closed';
+
+export interface Completion {
+  kind: CompletionKind;
+  socket: ZcSocket;
+  /** 'accepted': the listener it came from. */
+  listener: ZcListener | null;
+  /** 'data': received bytes, as the receive frames hold them; release with `cq.release()`. */
+  data: Packet | null;
+  /** 'sent': the buffer given to send(), acknowledged and the application's again. */
+  buffer: Uint8Array | null;
+  /** 'closed': why (null: a clean close). */
+  error: TcpError | null;
+}
+
+export interface CompletionQueueOptions {
+  /** Received bytes the application may hold before data is left in TCP (default 4 MiB): its window closes. */
+  maxHeld?: number;
+}
+
+const F_CONNECTED = 1;
+const F_READABLE = 2;
+const F_WRITABLE = 4;
+const F_END = 8;
+const F_CLOSED = 16;
+
+/** A connection seen through the completion API. */
+export class ZcSocket {
+  /** Free for the application (e.g. its per-connection state). */
+  userData: unknown = null;
+  /** @internal ready bits and whether it sits in the ready ring. */
+  flags = 0;
+  /** @internal */
+  queued = false;
+  /** @internal 'end' delivered: no more data follows. */
+  ended = false;
+  /** @internal */
+  closeError: TcpError | null = null;
+
+  constructor(
+    private readonly cq: CompletionQueue,
+    readonly connection: TcpConnection,
+  ) {}
+
+  get remoteAddress(): number {
+    return this.connection.remoteAddress;
+  }
+
+  get remotePort(): number {
+    return this.connection.remotePort;
+  }
+
+  get localPort(): number {
+    return this.connection.localPort;
+  }
+
+  /**
+   * Sends `buffer` without copying it: it must not change until it comes back in a
+   * 'sent' completion. False (nothing taken) when the send buffer has no room for it:
+   * a 'writable' completion follows.
+   */
+  send(buffer: Uint8Array): boolean {
+    return this.connection.writeOwned(buffer, new SentOwner(this.cq, this, buffer));
+  }
+
+  /** Sends FIN after what was sent (half-close). */
+  end(): void {
+    this.connection.shutdown();
+  }
+
+  close(): void {
+    this.connection.close();
+  }
+
+  abort(): void {
+    this.connection.abort();
+  }
+}
+
+/** A listening port: its connections arrive as 'accepted' completions. */
+export class ZcListener {
+  /** @internal */
+  queued = false;
+
+  constructor(readonly listener: TcpListener) {}
+
+  get port(): number {
+    return this.listener.port;
+  }
+
+  close(): void {
+    this.listener.close();
+  }
+}
+
+/** What a 'sent' completion carries, waiting for poll(). */
+class SentOwner implements Owner {
+  constructor(
+    private readonly cq: CompletionQueue,
+    private readonly socket: ZcSocket,
+    private readonly buffer: Uint8Array,
+  ) {}
+
+  release(): void {
+    this.cq.sentDone(this.socket, this.buffer);
+  }
+}
+
+export class CompletionQueue {
+  /** Filled by poll(): completions[0, n). Reused: read them before the next poll. */
+  readonly completions: Completion[] = [];
+  /** Called (once per batch, from a microtask) when completions are waiting; for event-loop users. */
+  onReady: (() => void) | null = null;
+  private readonly maxHeld: number;
+  /** Received bytes handed out and not yet released. */
+  private held = 0;
+  /** What each packet handed out counted for (it may be trimmed before it comes back). At most maxHeld bytes' worth. */
+  private readonly heldSize = new Map<Packet, number>();
+  /** Readable sockets left alone while the application held too much. */
+  private readonly pendingRequeue = new Set<ZcSocket>();
+  private ready: (ZcSocket | null)[] = new Array<ZcSocket | null>(64).fill(null);
+  private readyHead = 0;
+  private readyCount = 0;
+  private readonly listeners: ZcListener[] = [];
+  private listenersReady = 0;
+  private sent: (ZcSocket | Uint8Array)[] = [];
+  private sentHead = 0;
+  private notifyScheduled = false;
+
+  constructor(
+    readonly stack: Stack,
+    options: CompletionQueueOptions = {},
+  ) {
+    this.maxHeld = options.maxHeld ?? 4 * 1024 * 1024;
+  }
+
+  /** Bytes of received data the application holds (taken, not released). */
+  get heldBytes(): number {
+    return this.held;
+  }
+
+  listen(port: number, options: { backlog?: number; address?: string } = {}): ZcListener {
+    const l = this.stack.tcp.listen(port, { backlog: options.backlog, address: options.address !== undefined ? parseIpv4(options.address) : undefined });
+    const zl = new ZcListener(l);
+    l.onAcceptable = () => {
+      if (zl.queued) return;
+      zl.queued = true;
+      this.listeners.push(zl);
+      this.listenersReady++;
+      this.notify();
+    };
+    return zl;
+  }
+
+  /** Opens a connection: a 'connected' completion follows, or 'closed' with the error. */
+  connect(host: string, port: number): ZcSocket {
+    const c = this.stack.tcp.connect({ dst: parseIpv4(host), dstPort: port });
+    return this.adopt(c);
+  }
+
+  /** Gives back a packet from a 'data' completion. */
+  release(p: Packet): void {
+    const n = this.heldSize.get(p);
+    if (n !== undefined) {
+      this.heldSize.delete(p);
+      const wasFull = this.held >= this.maxHeld;
+      this.held -= n;
+      if (wasFull && this.held < this.maxHeld) this.requeueReadable();
+    }
+    p.release();
+  }
+
+  /**
+   * Up to `max` completions into `completions[0, n)`; returns n. Order per socket:
+   * connected, data, writable, end, closed; 'sent' completions come first.
+   */
+  poll(max = 64): number {
+    let n = 0;
+    // Buffers acknowledged since the last poll.
+    while (n < max && this.sentHead < this.sent.length) {
+      const socket = this.sent[this.sentHead++] as ZcSocket;
+      const buffer = this.sent[this.sentHead++] as Uint8Array;
+      this.fill(n++, 'sent', socket, null, null, buffer, null);
+    }
+    if (this.sentHead === this.sent.length) {
+      this.sent.length = 0;
+      this.sentHead = 0;
+    }
+    // New connections.
+    while (n < max && this.listenersReady > 0) {
+      const zl = this.listeners[0]!;
+      const c = zl.listener.accept();
+      if (c === null) {
+        this.listeners.shift();
+        this.listenersReady--;
+        zl.queued = false;
+        continue;
+      }
+      const s = this.adopt(c);
+      s.flags &= ~F_CONNECTED;
+      this.fill(n++, 'accepted', s, zl, null, null, null);
+    }
+    // Sockets with news.
+    while (n < max && this.readyCount > 0) {
+      const s = this.ready[this.readyHead]!;
+      const f = s.flags;
+      const c = s.connection;
+      if (f & F_CONNECTED) {
+        s.flags &= ~F_CONNECTED;
+        this.fill(n++, 'connected', s, null, null, null, null);
+        continue;
+      }
+      if (f & F_READABLE) {
+        if (this.held >= this.maxHeld) {
+          // The application holds enough: the data stays in TCP (whose window closes) until a release.
+          this.pendingRequeue.add(s);
+          this.dequeue();
+          continue;
+        }
+        const p = c.readPacket();
+        if (p !== null) {
+          this.held += p.length;
+          this.heldSize.set(p, p.length);
+          this.fill(n++, 'data', s, null, p, null, null);
+          continue;
+        }
+        s.flags &= ~F_READABLE;
+      }
+      if (s.flags & F_WRITABLE) {
+        s.flags &= ~F_WRITABLE;
+        this.fill(n++, 'writable', s, null, null, null, null);
+        continue;
+      }
+      if (s.flags & F_END && c.readableLength === 0) {
+        s.flags &= ~F_END;
+        s.ended = true;
+        this.fill(n++, 'end', s, null, null, null, null);
+        continue;
+      }
+      if (s.flags & F_CLOSED && c.readableLength === 0) {
+        s.flags = 0;
+        this.fill(n++, 'closed', s, null, null, null, s.closeError);
+        this.dequeue();
+        continue;
+      }
+      this.dequeue();
+    }
+    return n;
+  }
+
+  /** @internal a buffer given to send() is acknowledged. */
+  sentDone(socket: ZcSocket, buffer: Uint8Array): void {
+    this.sent.push(socket, buffer);
+    this.notify();
+  }
+
+  private adopt(c: TcpConnection): ZcSocket {
+    const s = new ZcSocket(this, c);
+    c.onConnect = () => this.mark(s, F_CONNECTED);
+    c.onReadable = () => this.mark(s, F_READABLE);
+    c.onWritable = () => this.mark(s, F_WRITABLE);
+    c.onEnd = () => this.mark(s, F_END);
+    c.onClose = (error) => {
+      s.closeError = error ?? null;
+      this.mark(s, F_CLOSED);
+    };
+    // Data that came with the handshake is already queued.
+    if (c.readableLength > 0) this.mark(s, F_READABLE);
+    return s;
+  }
+
+  private mark(s: ZcSocket, flag: number): void {
+    s.flags |= flag;
+    if (!s.queued) this.enqueue(s);
+    this.notify();
+  }
+
+  private enqueue(s: ZcSocket): void {
+    s.queued = true;
+    if (this.readyCount === this.ready.length) {
+      const bigger = new Array<ZcSocket | null>(this.ready.length * 2).fill(null);
+      for (let i = 0; i < this.readyCount; i++) bigger[i] = this.ready[(this.readyHead + i) % this.ready.length]!;
+      this.ready = bigger;
+      this.readyHead = 0;
+    }
+    this.ready[(this.readyHead + this.readyCount) % this.ready.length] = s;
+    this.readyCount++;
+  }
+
+  private dequeue(): void {
+    const s = this.ready[this.readyHead]!;
+    this.ready[this.readyHead] = null;
+    this.readyHead = (this.readyHead + 1) % this.ready.length;
+    this.readyCount--;
+    s.queued = false;
+  }
+
+  /** Below the held limit again: the sockets left alone go back on the ready ring (TCP raises no new event for old data). */
+  private requeueReadable(): void {
+    for (const s of this.pendingRequeue) if (!s.queued) this.enqueue(s);
+    this.pendingRequeue.clear();
+    this.notify();
+  }
+
+  private fill(i: number, kind: CompletionKind, socket: ZcSocket, listener: ZcListener | null, data: Packet | null, buffer: Uint8Array | null, error: TcpError | null): void {
+    let c = this.completions[i];
+    if (c === undefined) {
+      c = { kind, socket, listener, data, buffer, error };
+      this.completions[i] = c;
+      return;
+    }
+    c.kind = kind;
+    c.socket = socket;
+    c.listener = listener;
+    c.data = data;
+    c.buffer = buffer;
+    c.error = error;
+  }
+
+  private notify(): void {
+    if (this.onReady === null || this.notifyScheduled) return;
+    this.notifyScheduled = true;
+    queueMicrotask(() => {
+      this.notifyScheduled = false;
+      this.onReady?.();
+    });
+  }
+}
