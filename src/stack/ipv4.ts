@@ -161,7 +161,8 @@ export class Ipv4 implements L3Receiver, L3Source {
     if (hl > IPV4_HEADER_LENGTH) at = p.front(Math.min(hl, p.length));
     // One header object for every datagram: what keeps it past this call copies it.
     const h = this.rxHeader;
-    const err = parseIpv4HeaderInto(p.bufs[0]!, at, p.length, h);
+    // A device that checks IPv4 header checksums (rxCsumIp) marks what it verified.
+    const err = parseIpv4HeaderInto(p.bufs[0]!, at, p.length, h, p.csumVerified && this.env.features.rxCsumIp);
     if (err !== null) {
       if (err === 'truncated') c.inTruncated++;
       else if (err === 'bad-checksum') c.inCsumErrors++;
@@ -279,7 +280,7 @@ export class Ipv4 implements L3Receiver, L3Source {
       p.release();
       return null;
     }
-    const mtu = this.pathMtu(out.dst, now);
+    const mtu = this.pmtu.size === 0 ? this.env.features.mtu : this.pathMtu(out.dst, now);
     const total = IPV4_HEADER_LENGTH + p.length;
     const h = this.header;
     h.dscp = out.tos >>> 2;
@@ -305,7 +306,7 @@ export class Ipv4 implements L3Receiver, L3Source {
     }
     h.totalLength = total;
     const at = p.prepend(IPV4_HEADER_LENGTH);
-    emitIpv4Header(h, p.bufs[0]!, at);
+    emitIpv4Header(h, p.bufs[0]!, at, !this.env.features.txCsumIp);
     return this.arp.resolve(hop, p, now);
   }
 

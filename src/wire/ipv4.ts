@@ -111,8 +111,11 @@ export function isFragment(h: Ipv4Header): boolean {
   return h.mf || h.fragmentOffset !== 0;
 }
 
-/** Writes the header with its checksum; returns the header length. Throws on options over 40 bytes. */
-export function emitIpv4Header(h: Ipv4Fields, b: Uint8Array, off: number): number {
+/**
+ * Writes the header with its checksum (left 0 with `checksum` false: a device with IPv4
+ * checksum offload fills it in); returns the header length. Throws on options over 40 bytes.
+ */
+export function emitIpv4Header(h: Ipv4Fields, b: Uint8Array, off: number, checksum = true): number {
   const hl = ipv4HeaderLength(h);
   if (hl > IPV4_MAX_HEADER_LENGTH) throw new RangeError(`IPv4 options too long: ${hl - IPV4_HEADER_LENGTH} bytes (at most 40)`);
   b[off] = 0x40 | (hl >>> 2);
@@ -131,6 +134,6 @@ export function emitIpv4Header(h: Ipv4Fields, b: Uint8Array, off: number): numbe
     b.set(o, off + IPV4_HEADER_LENGTH);
     b.fill(0, off + IPV4_HEADER_LENGTH + o.length, off + hl);
   }
-  writeU16(b, off + 10, finish(sum16(b, off, hl)));
+  if (checksum) writeU16(b, off + 10, finish(sum16(b, off, hl)));
   return hl;
 }
