@@ -68,6 +68,17 @@ const EPHEMERAL_LOW = 32768;
 const EPHEMERAL_HIGH = 60999;
 const LOOPBACK: Ipv4Address = 0x7f00_0001;
 
+/** A bound socket as /proc/net/udp shows it: queues in bytes, and the datagrams dropped at its receive queue. */
+export interface UdpSocketInfo {
+  localAddress: Ipv4Address;
+  localPort: number;
+  remoteAddress: Ipv4Address;
+  remotePort: number;
+  txQueue: number;
+  rxQueue: number;
+  drops: number;
+}
+
 /** Where a datagram goes, as `route()` found it (one object, reused). */
 export interface UdpRoute {
   src: Ipv4Address;
@@ -442,6 +453,17 @@ export class Udp implements L4Protocol {
       return;
     }
     this.deliverTo(s, payloadOf(p, length), src, srcPort);
+  }
+
+  /** Every bound socket (a snapshot, as /proc/net/udp). */
+  table(): UdpSocketInfo[] {
+    const out: UdpSocketInfo[] = [];
+    for (const list of this.ports.values()) {
+      for (const s of list) {
+        out.push({ localAddress: s.localAddress, localPort: s.localPort, remoteAddress: s.remoteAddress, remotePort: s.remotePort, txQueue: s.sendQueuedBytes, rxQueue: s.queuedBytes, drops: s.drops });
+      }
+    }
+    return out;
   }
 
   clear(): void {

@@ -131,3 +131,19 @@ test('port unreachable is reported to a connected socket only (ECONNREFUSED), ov
   n.run(undefined, 10);
   assert.equal(local.takeError(), 'ECONNREFUSED');
 });
+
+test('the socket table lists bound sockets with their queues and drops, as /proc/net/udp', () => {
+  const n = twoStacks();
+  const r = n.b.udp.open().bind(9);
+  r.setReceiveBufferSize(1);
+  const s = n.a.udp.open().bind(4000);
+  s.setSendBufferSize(1);
+  for (let i = 0; i < 50; i++) s.send(new Uint8Array(100), 9, IP_B); // 47 fit under 4608 bytes
+  assert.deepEqual(n.a.udp.table(), [{ localAddress: 0, localPort: 4000, remoteAddress: 0, remotePort: 0, txQueue: 4700, rxQueue: 0, drops: 0 }]);
+  n.run(undefined, 10);
+  const [row] = n.b.udp.table();
+  assert.equal(row!.rxQueue, r.queuedBytes);
+  assert.equal(row!.drops, 47 - r.queued);
+  r.close();
+  assert.deepEqual(n.b.udp.table(), []);
+});
