@@ -67,6 +67,8 @@ export const UDP_MAX_PAYLOAD = 65507;
 const EPHEMERAL_LOW = 32768;
 const EPHEMERAL_HIGH = 60999;
 const LOOPBACK: Ipv4Address = 0x7f00_0001;
+/** How much later what is sent during a loopback delivery is delivered (ms). */
+const LOOPBACK_NEXT_PASS_MS = 0.001;
 
 /** A bound socket as /proc/net/udp shows it: queues in bytes, and the datagrams dropped at its receive queue. */
 export interface UdpSocketInfo {
@@ -152,6 +154,7 @@ export class Udp implements L4Protocol {
   private loopbackSpare: LoopbackDatagram[] = [];
   private readonly loopbackLimit: number;
   private readonly loopbackTimer: Timer;
+  private flushing = false;
   private readonly limits: UdpBufferLimits;
   private readonly routed: UdpRoute = { src: 0, dst: 0, local: false, broadcast: false };
 
@@ -248,9 +251,9 @@ export class Udp implements L4Protocol {
       if (!s.broadcast) throw new UdpError('EACCES', 'sending to a broadcast address needs SO_BROADCAST (setBroadcast)');
       r.broadcast = true;
     }
-    const src = bound !== IPV4_ANY ? bound : this.env.sourceFor(dst);
+    const src = this.env.sourceFor(dst);
     if (src === null) throw new UdpError('ENETUNREACH', 'no route to the destination');
-    r.src = src;
+    r.src = bound !== IPV4_ANY ? bound : src;
     return r;
   }
 
@@ -321,15 +324,20 @@ export class Udp implements L4Protocol {
     this.loopback.push({ data, src, srcPort: s.localPort, dst, dstPort, sender: s });
     s.sendQueuedBytes += data.length;
     s.sendQueuedCount++;
-    if (!this.loopbackTimer.armed) this.env.timers.arm(this.loopbackTimer, this.env.clock.now());
+    if (!this.loopbackTimer.armed) {
+      // What a delivery sends goes a moment later, not in this run of the timers: two
+      // sockets of this host answering each other cannot hold the loop in one pass.
+      const now = this.env.clock.now();
+      this.env.timers.arm(this.loopbackTimer, this.flushing ? now + LOOPBACK_NEXT_PASS_MS : now);
+    }
     this.env.wake();
     return true;
   }
 
   private flushLoopback(_now: number): void {
-    // What is sent while these are delivered waits for the next pass.
     const batch = this.loopback;
     this.loopback = this.loopbackSpare;
+    this.flushing = true;
     for (let i = 0; i < batch.length; i++) {
       const d = batch[i]!;
       d.sender.sendQueuedBytes -= d.data.length;
@@ -341,6 +349,7 @@ export class Udp implements L4Protocol {
         if (!this.isBroadcast(d.dst)) this.refused(ICMP_PORT_UNREACHABLE, d.src, d.srcPort, d.dst, d.dstPort);
       }
     }
+    this.flushing = false;
     batch.length = 0;
     this.loopbackSpare = batch;
   }
@@ -405,15 +414,12 @@ export class Udp implements L4Protocol {
   }
 
   pull(out: L4Out, _now: number): Packet | null {
-    const e = this.outbox.shift();
-    if (e === null) return null;
-    out.dst = e.dst;
-    out.src = e.src;
+    const p = this.outbox.shift(out);
+    if (p === null) return null;
     out.df = false;
     out.tos = 0;
-    out.ttl = e.ttl;
     this.counters.outDatagrams++;
-    return e.packet;
+    return p;
   }
 
   receive(p: Packet, src: Ipv4Address, dst: Ipv4Address, now: number): void {
