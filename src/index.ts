@@ -26,3 +26,5 @@ export { Stack, parseCidr, type StackOptions } from './stack/stack.js';
 export type { StackEnv } from './stack/env.js';
 export { UdpSocket, UdpError, type Datagram } from './stack/udp.js';
 export { Tcp, TcpConnection, TcpListener, type TcpOptions, type TcpCounters, type ConnectOptions, type ListenOptions, type TcpError } from './stack/tcp/index.js';
+export { Dgram, Socket as DgramSocket, type AddressInfo as DgramAddressInfo, type BindOptions as DgramBindOptions, type RemoteInfo as DgramRemoteInfo, type SocketOptions as DgramSocketOptions } from './api/dgram/index.js';
+export { UDP_MAX_PAYLOAD, type UdpOptions, type UdpCounters } from './stack/udp.js';

@@ -108,7 +108,9 @@ test('corrupted UDP is caught by its checksum and counted, never delivered', () 
   n.wire.aToB.setFaults({ corrupt: 1 });
   const sb = n.b.udp.open().bind(6000);
   const sa = n.a.udp.open().bind(5000);
-  for (let i = 0; i < 300; i++) sa.send(pattern(1000, i), 6000, IP_B);
+  // 300,000 bytes queued at once: more than the default send buffer (212,992) holds.
+  sa.setSendBufferSize(200_000);
+  for (let i = 0; i < 300; i++) assert.ok(sa.send(pattern(1000, i), 6000, IP_B));
   n.run(undefined, 1000);
   const c = n.b.counters();
   const caught = c.udp.inCsumErrors + c.ipv4.inCsumErrors + c.ipv4.inHdrErrors + c.ipv4.inTruncated + c.ipv4.inAddrErrors + c.link.rxOtherHost + c.link.rxUnknownType + c.udp.inErrors + c.udp.noPorts + c.arp.rxMalformed;
@@ -333,10 +335,13 @@ test('routing: off-link destinations go to the gateway; with no gateway there is
   // B is the next hop: the frame reached it (by its MAC), addressed to 192.168.7.7, and
   // a host does not forward.
   assert.equal(n.b.ipv4.counters.inAddrErrors, 1);
-  n.a.setAddress(IP_A, 24, 0);
+  // A datagram queued while the route was there, and the route gone before it leaves:
+  // IPv4 finds no route and counts it; a new send is refused at once (Linux ENETUNREACH).
   s.send(new Uint8Array([2]), 9, far);
+  n.a.setAddress(IP_A, 24, 0);
   n.run(undefined, 10);
   assert.equal(n.a.ipv4.counters.outNoRoutes, 1);
+  assert.throws(() => s.send(new Uint8Array([3]), 9, far), { code: 'ENETUNREACH' });
 });
 
 test('UDP: a connected socket takes datagrams only from its peer', () => {
