@@ -26,3 +26,6 @@ export { Stack, parseCidr, type StackOptions } from './stack/stack.js';
 export type { StackEnv } from './stack/env.js';
 export { UdpSocket, UdpError, type Datagram } from './stack/udp.js';
 export { Tcp, TcpConnection, TcpListener, type TcpOptions, type TcpCounters, type ConnectOptions, type ListenOptions, type TcpError } from './stack/tcp/index.js';
+export { Host, type HostOptions } from './api/host.js';
+export { MemoryNetwork, type NetworkOptions, type AddHostOptions } from './api/network.js';
+export * from './api/net/index.js';

@@ -1,0 +1,72 @@
+/**
+ * A `node:net`-compatible API on one Shoal stack:
+ *
+ *   const net = new Net(host.stack);
+ *   net.createServer((s) => s.pipe(s)).listen(7, () => {});
+ *   const c = net.connect(7, '10.0.0.2', () => c.end('hello'));
+ *
+ * Servers, sockets (real `stream.Duplex`es), errors and events behave as node:net's;
+ * hosts are IPv4 addresses (Shoal resolves no names: ENOTFOUND, as Node for an
+ * unknown name). Everything runs on the host's event loop; nothing here blocks.
+ */
+import { isIP, isIPv4, isIPv6 } from 'node:net';
+import type { Stack } from '../../stack/stack.js';
+import { normalizeArgs } from './args.js';
+import { Server, type ConnectionListener, type ServerOptions } from './server.js';
+import { Socket, type SocketConnectOptions, type SocketOptions } from './socket.js';
+
+export { Server, Socket };
+export type { ConnectionListener, ListenOptions, ServerOptions } from './server.js';
+export type { SocketConnectOptions, SocketOptions } from './socket.js';
+export type { AddressInfo } from './address.js';
+export type { SystemError } from './errors.js';
+
+/** `new net.Socket(options)` bound to this stack. */
+export type SocketConstructor = new (options?: SocketOptions) => Socket;
+/** `new net.Server(options, listener)` bound to this stack. */
+export type ServerConstructor = new (options?: ServerOptions | ConnectionListener, connectionListener?: ConnectionListener) => Server;
+
+export class Net {
+  readonly Socket: SocketConstructor;
+  readonly Server: ServerConstructor;
+  readonly isIP = isIP;
+  readonly isIPv4 = isIPv4;
+  readonly isIPv6 = isIPv6;
+
+  constructor(readonly stack: Stack) {
+    this.Socket = class extends Socket {
+      constructor(options?: SocketOptions) {
+        super(stack, options);
+      }
+    };
+    this.Server = class extends Server {
+      constructor(options?: ServerOptions | ConnectionListener, connectionListener?: ConnectionListener) {
+        super(stack, options, connectionListener);
+      }
+    };
+  }
+
+  createServer(connectionListener?: ConnectionListener): Server;
+  createServer(options?: ServerOptions, connectionListener?: ConnectionListener): Server;
+  createServer(options?: ServerOptions | ConnectionListener, connectionListener?: ConnectionListener): Server {
+    return new this.Server(options, connectionListener);
+  }
+
+  connect(options: SocketConnectOptions & SocketOptions, connectListener?: () => void): Socket;
+  connect(port: number | string, host?: string, connectListener?: () => void): Socket;
+  connect(port: number | string, connectListener?: () => void): Socket;
+  connect(...args: unknown[]): Socket {
+    // Node: the options go to both the Socket and its connect().
+    const { options, cb } = normalizeArgs(args);
+    const socket = new this.Socket(options as SocketOptions);
+    const connectOptions = options as unknown as SocketConnectOptions;
+    return cb === null ? socket.connect(connectOptions) : socket.connect(connectOptions, cb as () => void);
+  }
+
+  createConnection(options: SocketConnectOptions & SocketOptions, connectListener?: () => void): Socket;
+  createConnection(port: number | string, host?: string, connectListener?: () => void): Socket;
+  createConnection(port: number | string, connectListener?: () => void): Socket;
+  createConnection(...args: unknown[]): Socket {
+    return (this.connect as (...a: unknown[]) => Socket)(...args);
+  }
+}
