@@ -5,6 +5,7 @@
  * close() stops accepting and emits 'close' once the last connection is gone.
  */
 import { EventEmitter } from 'node:events';
+import { inspect } from 'node:util';
 import type { Stack } from '../../stack/stack.js';
 import type { TcpConnection } from '../../stack/tcp/connection.js';
 import type { TcpListener } from '../../stack/tcp/listener.js';
@@ -101,7 +102,7 @@ export class Server extends EventEmitter {
       return this;
     }
     if ('path' in options) throw codedError('ERR_INVALID_ARG_VALUE', 'Shoal servers are TCP only: IPC paths are not supported', TypeError);
-    throw codedError('ERR_INVALID_ARG_VALUE', `The argument 'options' must have the property "port" or "path". Received ${JSON.stringify(options)}`, TypeError);
+    throw codedError('ERR_INVALID_ARG_VALUE', `The argument 'options' must have the property "port" or "path". Received ${inspect(options)}`, TypeError);
   }
 
   #watchSignal(signal: unknown): void {

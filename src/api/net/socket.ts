@@ -91,8 +91,6 @@ export class Socket extends Duplex {
   #reading = false;
   #pulling = false;
   #pending: PendingWrite | null = null;
-  /** Bytes of a write waiting for the connection (Node's _pendingData). */
-  #waitingBytes = 0;
   /** An error TCP reported that the stream has not seen yet (see the header). */
   #held: string | null = null;
   #bytesRead = 0;
@@ -108,6 +106,8 @@ export class Socket extends Duplex {
   #remote: { address: string; port: number } | null = null;
   #localBind: { address: string; port: number } | undefined = undefined;
   #onDestroyed: (() => void) | null = null;
+  /** connect() was called or the socket was accepted (Node has made its handle). */
+  #opened = false;
 
   constructor(stack: Stack, options: SocketOptions = {}, accepted?: Accepted) {
     super({
@@ -133,6 +133,7 @@ export class Socket extends Duplex {
     });
     if (accepted !== undefined) {
       this.#onDestroyed = accepted.onDestroyed;
+      this.#opened = true;
       this.#attach(accepted.conn);
       if (accepted.pauseOnCreate) (this as { readableFlowing: boolean | null }).readableFlowing = false;
       else this.read(0);
@@ -148,16 +149,17 @@ export class Socket extends Duplex {
     const { options, cb } = normalizeArgs(args);
     if (this.connecting) throw codedError('ERR_SOCKET_CONNECTING', 'Socket is already connecting');
     if (this.#conn !== null || this.destroyed) {
-      throw codedError('ERR_SOCKET_CLOSED', 'Socket is closed (a Shoal socket connects once: make a new one)');
+      throw codedError('ERR_SOCKET_CLOSED', 'Socket is closed (Shoal sockets connect once, with no reconnect after close: make a new Socket)');
     }
     if (options['path'] !== undefined && options['path'] !== null) {
       throw codedError('ERR_INVALID_ARG_VALUE', `Shoal sockets are TCP only: IPC paths are not supported (path ${describeValue(options['path'])})`, TypeError);
     }
     if (options['port'] === undefined) throw codedError('ERR_MISSING_ARGS', 'The "options" or "port" or "path" argument must be specified', TypeError);
-    const port = this.#checkConnectOptions(options);
+    const port = this.#takeConnectOptions(options);
     if (cb !== null) this.once('connect', cb as () => void);
     this.#idle.touch();
     this.connecting = true;
+    this.#opened = true;
     const host = typeof options['host'] === 'string' && options['host'] !== '' ? options['host'] : 'localhost';
     const localAddress = options['localAddress'] as string | undefined;
     const localPort = options['localPort'] as number | undefined;
@@ -178,7 +180,8 @@ export class Socket extends Duplex {
     return this;
   }
 
-  #checkConnectOptions(options: LooseOptions): number {
+  /** Checks connect()'s options as Node does (throwing its errors) and takes the socket options among them; returns the port. */
+  #takeConnectOptions(options: LooseOptions): number {
     const port = options['port'];
     if (typeof port !== 'number' && typeof port !== 'string') {
       throw codedError('ERR_INVALID_ARG_TYPE', `The "options.port" property must be one of type number or string. Received ${describeValue(port)}`, TypeError);
@@ -195,15 +198,11 @@ export class Socket extends Duplex {
     if (options['family'] !== undefined && options['family'] !== 0 && options['family'] !== 4) {
       throw codedError('ERR_INVALID_ARG_VALUE', `Shoal speaks IPv4 only: family ${describeValue(options['family'])} is not supported`, TypeError);
     }
-    for (const k of ['noDelay', 'keepAlive'] as const) if (options[k] !== undefined) this.#applyFlag(k, Boolean(options[k]));
+    if (options['noDelay'] !== undefined) this.#noDelay = Boolean(options['noDelay']);
+    if (options['keepAlive'] !== undefined) this.#keepAlive = Boolean(options['keepAlive']);
     if (options['keepAliveInitialDelay'] !== undefined) this.#keepAliveDelay = ~~(Number(options['keepAliveInitialDelay']) / 1000);
     if (options['timeout']) this.setTimeout(Number(options['timeout']));
     return validPort;
-  }
-
-  #applyFlag(k: 'noDelay' | 'keepAlive', on: boolean): void {
-    if (k === 'noDelay') this.#noDelay = on;
-    else this.#keepAlive = on;
   }
 
   /** The connect itself (Node's internalConnect): bind checks, then TCP's active open. */
@@ -223,6 +222,14 @@ export class Socket extends Duplex {
     if (dst === null) {
       // An IPv6 address: this stack has no IPv6 route (as Linux: connect ENETUNREACH).
       this.destroy(exceptionWithHostPort('ENETUNREACH', 'connect', host, port));
+      return;
+    }
+    if (dst === ours || dst >>> 24 === 127) {
+      // The stack delivers nothing to itself (no loopback): say so now rather than after
+      // ARP gives up on our own address, or a gateway is sent what is ours.
+      const e = exceptionWithHostPort('ENETUNREACH', 'connect', host, port);
+      e.cause = new Error('Shoal has no loopback: a host cannot connect to its own address or 127.0.0.0/8');
+      this.destroy(e);
       return;
     }
     const tcpOptions: TcpOptions = {};
@@ -340,11 +347,9 @@ export class Socket extends Duplex {
   #dispatch(chunks: Buffer[], bytes: number, cb: WriteCallback): void {
     if (this.connecting) {
       // As Node: the write waits for 'connect'; a close before it fails the write.
-      this.#waitingBytes += bytes;
       const onClose = (): void => cb(codedError('ERR_SOCKET_CLOSED_BEFORE_CONNECTION', 'Socket closed before the connection was established'));
       this.once('connect', () => {
         this.off('close', onClose);
-        this.#waitingBytes -= bytes;
         this.#dispatch(chunks, bytes, cb);
       });
       this.once('close', onClose);
@@ -475,20 +480,23 @@ export class Socket extends Duplex {
     this.#idle.stop();
     const conn = this.#conn;
     const hadError = error !== null && error !== undefined;
-    if (conn !== null) {
-      conn.onConnect = conn.onReadable = conn.onWritable = conn.onEnd = null;
-      conn.onClose = null;
-      // close(): FIN after what was written (RST when received data is left unread), as close(2).
-      if (this.#resetOnDestroy) conn.abort();
-      else conn.close();
+    if (conn !== null || this.#opened) {
+      if (conn !== null) {
+        conn.onConnect = conn.onReadable = conn.onWritable = conn.onEnd = null;
+        conn.onClose = null;
+        // close(): FIN after what was written (RST when received data is left unread), as close(2).
+        if (this.#resetOnDestroy) conn.abort();
+        else conn.close();
+      }
       this.#conn = null;
       this.#pending = null;
       cb(error);
       // Node emits 'close' when libuv has closed the handle: a later turn of the loop.
       setImmediate(() => this.emit('close', hadError));
     } else {
+      // Never connected (Node: no handle was made): 'close' comes with no argument.
       cb(error);
-      process.nextTick(() => this.emit('close', hadError));
+      process.nextTick(() => this.emit('close'));
     }
     const onDestroyed = this.#onDestroyed;
     this.#onDestroyed = null;
@@ -520,8 +528,10 @@ export class Socket extends Duplex {
   setTimeout(timeout: number, callback?: () => void): this {
     if (this.destroyed) return this;
     this.timeout = timeout;
-    if (typeof timeout !== 'number' || !(timeout >= 0)) {
-      throw codedError('ERR_OUT_OF_RANGE', `The value of "msecs" is out of range. It must be a non-negative number. Received ${describeValue(timeout)}`, RangeError);
+    // Node's getTimerDuration: a number, non-negative and finite.
+    if (typeof timeout !== 'number') throw codedError('ERR_INVALID_ARG_TYPE', `The "msecs" argument must be of type number. Received ${describeValue(timeout)}`, TypeError);
+    if (!(timeout >= 0 && timeout < Infinity)) {
+      throw codedError('ERR_OUT_OF_RANGE', `The value of "msecs" is out of range. It must be a non-negative finite number. Received ${String(timeout)}`, RangeError);
     }
     this.#idle.set(Math.min(timeout, TIMEOUT_MAX));
     if (timeout === 0) {
