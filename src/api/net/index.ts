@@ -5,9 +5,19 @@
  *   net.createServer((s) => s.pipe(s)).listen(7, () => {});
  *   const c = net.connect(7, '10.0.0.2', () => c.end('hello'));
  *
- * Servers, sockets (real `stream.Duplex`es), errors and events behave as node:net's;
- * hosts are IPv4 addresses (Shoal resolves no names: ENOTFOUND, as Node for an
- * unknown name). Everything runs on the host's event loop; nothing here blocks.
+ * Servers, sockets (real `stream.Duplex`es), errors and events behave as node:net's
+ * (test/api/net-compat.test.ts runs the same scenarios on both). Everything runs on
+ * the host's event loop; nothing here blocks. Where it differs from node:net:
+ * - IPv4 only, and no resolver: a name (`localhost` and the default host included)
+ *   fails as an unknown name does in Node (`getaddrinfo ENOTFOUND`); an IPv6 address
+ *   with ENETUNREACH. No loopback: connecting to our own address or 127/8 fails with
+ *   ENETUNREACH at once. `listen()` without a host binds every address and reports
+ *   `0.0.0.0` (Node: `::`); `::` is taken to mean the same.
+ * - TCP only (no IPC paths, no `fd`/`handle`); a closed socket cannot connect again.
+ * - `ref()`/`unref()` do nothing: the host's loop decides when the process may exit.
+ * - `remoteAddress`/`remotePort` stay readable after close (Node keeps them only if
+ *   read before).
+ * - A host going down (`Host.close()`) ends its open sockets with ECONNABORTED.
  */
 import { isIP, isIPv4, isIPv6 } from 'node:net';
 import type { Stack } from '../../stack/stack.js';
