@@ -66,9 +66,11 @@ test('a server that does not read: write() returns false, the window closes, dra
     assert.ok(falses > 0, 'write() returned false');
     assert.ok(offset < data.length, `stalled before everything was written (seed ${SEED})`);
 
-    // Stalled: the reader's TCP holds a full receive buffer and advertises a zero window.
+    // Stalled: the reader's TCP holds a full receive buffer and advertises a zero window
+    // (waited for: on a busy machine the last segments may still be on their way).
     const client = tcpOf(a, c);
     const reader = tcpOf(b, server_);
+    for (let waited = 0; waited < 5000 && !(reader.readableLength === RECV_BUFFER && client.sndWnd === 0); waited += 20) await delay(20);
     assert.equal(server_.bytesRead, 0, 'the server has not read');
     assert.equal(server_.readableLength, 0);
     assert.equal(reader.readableLength, RECV_BUFFER, 'the receive queue is full');

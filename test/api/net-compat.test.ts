@@ -179,12 +179,14 @@ test('client destroy() with received data unread: a RST, the server sees ECONNRE
     });
     const port = await listen(env, server, log);
     const c = env.client.connect({ port, host: env.host });
-    // Paused before 'connect': nothing is read, everything that arrives stays unread.
+    // Paused before 'connect': nothing is read until asked for.
     c.pause();
     log.watch('client', c, { data: false });
     await once(c, 'connect');
-    // Real time for the data to arrive (loopback or the memory link: well under this).
-    await delay(100);
+    // 'readable': data has arrived, one read's worth went into the stream (over its
+    // highWaterMark: reading stops); the rest keeps arriving and stays unread.
+    await once(c, 'readable');
+    await delay(50);
     c.destroy();
     await closed(c);
     await Promise.all(done);
@@ -235,7 +237,7 @@ test('setTimeout: an idle socket gets timeout; activity pushes it back; setTimeo
     const server = env.server.createServer({}, (s) => {
       log.watch('server', s);
       done.push(closed(s));
-      // Activity 100 ms in: the client's 200 ms idle timeout runs from here.
+      // Activity 100 ms in: the client's 400 ms idle timeout runs from here.
       setTimeout(() => s.write('ping'), 100);
     });
     const port = await listen(env, server, log);
@@ -243,9 +245,9 @@ test('setTimeout: an idle socket gets timeout; activity pushes it back; setTimeo
     log.watch('client', c);
     await once(c, 'connect');
     const start = performance.now();
-    c.setTimeout(200, () => {
+    c.setTimeout(400, () => {
       const t = performance.now() - start;
-      log.add('client', `timeout callback after activity: ${t >= 290 ? 'yes' : `no (${t.toFixed(0)} ms)`}`);
+      log.add('client', `timeout callback after activity: ${t >= 490 ? 'yes' : `no (${t.toFixed(0)} ms)`}`);
       c.setTimeout(0);
       // Stopped: nothing fires in the next 300 ms.
       setTimeout(() => c.end(), 300);
@@ -255,7 +257,7 @@ test('setTimeout: an idle socket gets timeout; activity pushes it back; setTimeo
     await Promise.all(done);
     server.close();
   });
-  assert.deepEqual(node['client'], ['connect', 'ready', 'timeout property 200', 'timeout', 'timeout callback after activity: yes', 'finish', 'end "ping"', 'close hadError=false']);
+  assert.deepEqual(node['client'], ['connect', 'ready', 'timeout property 400', 'timeout', 'timeout callback after activity: yes', 'finish', 'end "ping"', 'close hadError=false']);
 });
 
 test('server.close() stops accepting at once and emits close after the last connection', async () => {

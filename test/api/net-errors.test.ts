@@ -223,7 +223,8 @@ test('setNoDelay and setKeepAlive reach the TCP connection; keepalive probes kee
     assert.equal(clientConn.noDelay, false);
     assert.equal(c.setKeepAlive(true, 1000), c);
     // Idle for 1 s: both ends probe, both answer; the connection stays up.
-    await new Promise((r) => setTimeout(r, 1300));
+    const probed = (): boolean => hostA.tcp.counters.keepaliveProbes >= 1 && hostB.tcp.counters.keepaliveProbes >= 1;
+    for (let waited = 0; waited < 5000 && !probed(); waited += 50) await new Promise((r) => setTimeout(r, 50));
     assert.ok(hostA.tcp.counters.keepaliveProbes >= 1, 'the client probed');
     assert.ok(hostB.tcp.counters.keepaliveProbes >= 1, 'the server probed');
     assert.equal(clientConn.stateName, 'ESTABLISHED');

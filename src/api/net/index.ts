@@ -26,7 +26,8 @@ import { Server, type ConnectionListener, type ServerOptions } from './server.js
 import { Socket, type SocketConnectOptions, type SocketOptions } from './socket.js';
 
 export { Server, Socket };
-export type { ConnectionListener, ListenOptions, ServerOptions } from './server.js';
+// ListenOptions is also TCP's in the package index: NetListenOptions names this one there.
+export type { ConnectionListener, ListenOptions, ListenOptions as NetListenOptions, ServerOptions } from './server.js';
 export type { SocketConnectOptions, SocketOptions } from './socket.js';
 export type { AddressInfo } from './address.js';
 export type { SystemError } from './errors.js';

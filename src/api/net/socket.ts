@@ -21,8 +21,9 @@ import type { TcpConnection } from '../../stack/tcp/connection.js';
 import type { TcpError } from '../../stack/tcp/events.js';
 import type { TcpOptions } from '../../stack/tcp/options.js';
 import { formatIpv4, type Ipv4Address } from '../../wire/addr.js';
-import { addressInfo, parseHost, validatePort, type AddressInfo } from './address.js';
-import { normalizeArgs, type LooseOptions } from './args.js';
+import { addressInfo, parseHost, type AddressInfo } from './address.js';
+import { normalizeArgs } from './args.js';
+import { keepAliveOptions, parseConnectOptions, type ConnectRequest } from './connect-options.js';
 import { codedError, describeValue, errnoException, exceptionWithHostPort, notFound, type SystemError } from './errors.js';
 import { IdleTimer } from './idle-timer.js';
 
@@ -151,62 +152,35 @@ export class Socket extends Duplex {
     if (this.#conn !== null || this.destroyed) {
       throw codedError('ERR_SOCKET_CLOSED', 'Socket is closed (Shoal sockets connect once, with no reconnect after close: make a new Socket)');
     }
-    if (options['path'] !== undefined && options['path'] !== null) {
-      throw codedError('ERR_INVALID_ARG_VALUE', `Shoal sockets are TCP only: IPC paths are not supported (path ${describeValue(options['path'])})`, TypeError);
-    }
-    if (options['port'] === undefined) throw codedError('ERR_MISSING_ARGS', 'The "options" or "port" or "path" argument must be specified', TypeError);
-    const port = this.#takeConnectOptions(options);
+    const r = parseConnectOptions(options);
+    if (r.noDelay !== undefined) this.#noDelay = r.noDelay;
+    if (r.keepAlive !== undefined) this.#keepAlive = r.keepAlive;
+    if (r.keepAliveDelay !== undefined) this.#keepAliveDelay = r.keepAliveDelay;
+    if (r.timeout) this.setTimeout(r.timeout);
     if (cb !== null) this.once('connect', cb as () => void);
     this.#idle.touch();
     this.connecting = true;
     this.#opened = true;
-    const host = typeof options['host'] === 'string' && options['host'] !== '' ? options['host'] : 'localhost';
-    const localAddress = options['localAddress'] as string | undefined;
-    const localPort = options['localPort'] as number | undefined;
-    const parsed = parseHost(host);
+    const parsed = parseHost(r.host);
     if (parsed.kind === 'name') {
       // As a failed dns.lookup: 'lookup' with the error, then the error (a tick later).
-      const err = notFound(host);
+      const err = notFound(r.host);
       process.nextTick(() => {
-        this.emit('lookup', err, undefined, undefined, host);
+        this.emit('lookup', err, undefined, undefined, r.host);
         if (this.connecting) process.nextTick(() => this.destroy(err));
       });
       return this;
     }
     // Node connects to an address on the next tick (after the caller's listeners are on).
     process.nextTick(() => {
-      if (this.connecting) this.#open(parsed.kind === 'ipv4' ? parsed.address : null, host, port, localAddress, localPort);
+      if (this.connecting) this.#open(parsed.kind === 'ipv4' ? parsed.address : null, r);
     });
     return this;
   }
 
-  /** Checks connect()'s options as Node does (throwing its errors) and takes the socket options among them; returns the port. */
-  #takeConnectOptions(options: LooseOptions): number {
-    const port = options['port'];
-    if (typeof port !== 'number' && typeof port !== 'string') {
-      throw codedError('ERR_INVALID_ARG_TYPE', `The "options.port" property must be one of type number or string. Received ${describeValue(port)}`, TypeError);
-    }
-    const validPort = validatePort(port);
-    const localAddress = options['localAddress'];
-    if (localAddress !== undefined && (typeof localAddress !== 'string' || parseHost(localAddress).kind === 'name')) {
-      throw codedError('ERR_INVALID_IP_ADDRESS', `Invalid IP address: ${String(localAddress)}`, TypeError);
-    }
-    const localPort = options['localPort'];
-    if (localPort !== undefined && typeof localPort !== 'number') {
-      throw codedError('ERR_INVALID_ARG_TYPE', `The "options.localPort" property must be of type number. Received ${describeValue(localPort)}`, TypeError);
-    }
-    if (options['family'] !== undefined && options['family'] !== 0 && options['family'] !== 4) {
-      throw codedError('ERR_INVALID_ARG_VALUE', `Shoal speaks IPv4 only: family ${describeValue(options['family'])} is not supported`, TypeError);
-    }
-    if (options['noDelay'] !== undefined) this.#noDelay = Boolean(options['noDelay']);
-    if (options['keepAlive'] !== undefined) this.#keepAlive = Boolean(options['keepAlive']);
-    if (options['keepAliveInitialDelay'] !== undefined) this.#keepAliveDelay = ~~(Number(options['keepAliveInitialDelay']) / 1000);
-    if (options['timeout']) this.setTimeout(Number(options['timeout']));
-    return validPort;
-  }
-
   /** The connect itself (Node's internalConnect): bind checks, then TCP's active open. */
-  #open(dst: Ipv4Address | null, host: string, port: number, localAddress: string | undefined, localPort: number | undefined): void {
+  #open(dst: Ipv4Address | null, r: ConnectRequest): void {
+    const { host, port, localAddress, localPort } = r;
     const tcp = this.#stack.tcp;
     const ours = this.#stack.address;
     const bindAddress = localAddress ?? '0.0.0.0';
@@ -234,7 +208,7 @@ export class Socket extends Duplex {
     }
     const tcpOptions: TcpOptions = {};
     if (this.#noDelay) tcpOptions.noDelay = true;
-    if (this.#keepAlive) Object.assign(tcpOptions, this.#keepAliveOptions());
+    if (this.#keepAlive) Object.assign(tcpOptions, keepAliveOptions(this.#keepAliveDelay));
     let conn: TcpConnection;
     try {
       conn = tcp.connect({ dst, dstPort: port, ...(localPort ? { srcPort: localPort } : {}), options: tcpOptions });
@@ -245,11 +219,6 @@ export class Socket extends Duplex {
     }
     this.#remote = { address: host, port };
     this.#attach(conn);
-  }
-
-  /** Keepalive as libuv sets it on Linux (uv__tcp_keepalive): idle = the delay, 1 s between probes, 10 probes. */
-  #keepAliveOptions(): TcpOptions {
-    return this.#keepAliveDelay >= 1 ? { keepAlive: true, keepAliveIdle: this.#keepAliveDelay * 1000, keepAliveInterval: 1000, keepAliveCount: 10 } : { keepAlive: true };
   }
 
   #attach(conn: TcpConnection): void {
@@ -268,7 +237,7 @@ export class Socket extends Duplex {
   }
 
   #applyKeepAlive(conn: TcpConnection): void {
-    const o = this.#keepAliveOptions();
+    const o = keepAliveOptions(this.#keepAliveDelay);
     conn.setKeepAlive(this.#keepAlive, o.keepAliveIdle, o.keepAliveInterval, o.keepAliveCount);
   }
 
