@@ -1,4 +1,4 @@
-/** Shoal's public API (the foundation: wire codecs, packets, links, time). */
+/** Shoal's public API: wire codecs, packets, links, time, the stack, and the application APIs (net, dgram, zero-copy). */
 export * from './wire/addr.js';
 export * from './wire/checksum.js';
 export * from './wire/toeplitz.js';
@@ -28,3 +28,7 @@ export { UdpSocket, UdpError, type Datagram } from './stack/udp.js';
 export { Tcp, TcpConnection, TcpListener, type TcpOptions, type TcpCounters, type ConnectOptions, type ListenOptions, type TcpError } from './stack/tcp/index.js';
 export { Dgram, Socket as DgramSocket, type AddressInfo as DgramAddressInfo, type BindOptions as DgramBindOptions, type RemoteInfo as DgramRemoteInfo, type SocketOptions as DgramSocketOptions } from './api/dgram/index.js';
 export { UDP_MAX_PAYLOAD, type UdpOptions, type UdpCounters } from './stack/udp.js';
+export { Host, type HostOptions } from './api/host.js';
+export { MemoryNetwork, type NetworkOptions, type AddHostOptions } from './api/network.js';
+export * from './api/net/index.js';
+export { CompletionQueue, ZcSocket, ZcListener, type Completion, type CompletionKind, type CompletionQueueOptions } from './api/zero-copy/index.js';

@@ -27,3 +27,37 @@ test('hosts on a memory network get 10.0.0.1, 10.0.0.2, … and talk TCP in real
     net.close();
   }
 });
+
+test('a host offers the node:net and node:dgram APIs and zero-copy completion queues on its stack', async () => {
+  const net = new MemoryNetwork();
+  try {
+    const a = net.addHost();
+    const b = net.addHost();
+    assert.equal(a.net, a.net, 'one Net per host');
+    const server = b.net.createServer((s) => s.pipe(s));
+    await new Promise<void>((resolve) => server.listen(7, resolve));
+    const reply = await new Promise<string>((resolve, reject) => {
+      const s = a.net.connect(7, '10.0.0.2', () => s.end('over net'));
+      let text = '';
+      s.on('data', (d: Buffer) => (text += d.toString()));
+      s.on('end', () => resolve(text));
+      s.on('error', reject);
+    });
+    assert.equal(reply, 'over net');
+    const echo = b.dgram.createSocket('udp4');
+    echo.on('message', (m, r) => echo.send(m, r.port, r.address));
+    await new Promise<void>((resolve) => echo.bind(9, resolve));
+    const client = a.dgram.createSocket('udp4');
+    const dgramReply = await new Promise<string>((resolve) => {
+      client.on('message', (m) => resolve(m.toString()));
+      client.send('over dgram', 9, '10.0.0.2');
+    });
+    assert.equal(dgramReply, 'over dgram');
+    client.close();
+    echo.close();
+    server.close();
+    assert.ok(a.completions() !== a.completions(), 'a new queue each time');
+  } finally {
+    net.close();
+  }
+});

@@ -122,8 +122,13 @@ export class Tcp implements L4Protocol {
 
   // ================================================================ socket API
 
+  /** Port 0 picks a free ephemeral port, as bind(0) does; `listener.port` says which. */
   listen(port: number, o: ListenOptions = {}): TcpListener {
-    if (!(Number.isInteger(port) && port > 0 && port < 65536)) throw new RangeError(`bad port ${port}`);
+    if (!(Number.isInteger(port) && port >= 0 && port < 65536)) throw new RangeError(`bad port ${port}`);
+    if (port === 0) {
+      port = this.ephemeralPort();
+      if (port === 0) throw Object.assign(new Error('listen EADDRINUSE: no free ephemeral port'), { code: 'EADDRINUSE' });
+    }
     const address = o.address ?? 0;
     const list = this.listeners.get(port);
     if (list?.some((l) => l.address === 0 || address === 0 || l.address === address)) {
