@@ -384,7 +384,7 @@ export class TcpConnection implements EventTarget {
     this.queueFin();
   }
 
-  /** Graceful close: FIN after the queued data; data that arrives later is discarded. RST if unread data is left (RFC 2525). */
+  /** Graceful close: FIN after the queued data. RST if unread data is left, or if data arrives later (RFC 1122 §4.2.2.13, RFC 2525). */
   close(): void {
     if (this.userClosed) return;
     this.userClosed = true;
@@ -760,6 +760,15 @@ export class TcpConnection implements EventTarget {
 
     // --- 6-7. data ---
     const cur = this.state;
+    if (p.length > 0 && this.userClosed && (cur === FIN_WAIT_1 || cur === FIN_WAIT_2)) {
+      // New data after close(): nobody will read it. RFC 1122 §4.2.2.13: send a RST to
+      // show that data was lost (Linux: TCPAbortOnData).
+      p.release();
+      counters.abortOnData++;
+      this.tcp.queueReset(this.localAddress, this.remoteAddress, this.localPort, this.remotePort, this.sndNxt, 0, TCP_RST);
+      this.destroy(null);
+      return;
+    }
     if (p.length > 0) {
       if (cur === ESTABLISHED || cur === FIN_WAIT_1 || cur === FIN_WAIT_2) {
         if (seq === this.rcvNxt) {
@@ -767,11 +776,9 @@ export class TcpConnection implements EventTarget {
           if (n > this.rcvMss) this.rcvMss = n > this.advMss ? this.advMss : n;
           counters.bytesIn += n;
           this.rcvNxt = seqAdd(this.rcvNxt, n);
-          const discard = this.userClosed;
-          if (discard) p.release();
-          else this.rq.push(p);
+          this.rq.push(p);
           if (!this.ooo.empty) {
-            this.rcvNxt = this.ooo.drain(this.rcvNxt, this.rq, discard);
+            this.rcvNxt = this.ooo.drain(this.rcvNxt, this.rq, false);
             if (this.ooo.finEnd >= 0 && seqAdd(this.rcvNxt, 1) === this.ooo.finEnd) fin = TCP_FIN;
             if (this.ooo.empty) this.ooo.finEnd = -1;
             this.ackNow(); // filled a gap
@@ -780,7 +787,7 @@ export class TcpConnection implements EventTarget {
             if (this.opts.delayedAck === 0 || this.rcvUnacked >= 2 * this.rcvMss) this.ackNow();
             else if (!this.ackPending && !this.delackTimer.armed) this.tcp.env.timers.arm(this.delackTimer, now + this.opts.delayedAck);
           }
-          if (!discard) this.tcp.queueEvent(this, EV_READABLE);
+          this.tcp.queueEvent(this, EV_READABLE);
         } else {
           // Out of order: hold it, ACK at once: one duplicate ACK per segment, even when a
           // burst brings several (the sender counts them for fast retransmit).

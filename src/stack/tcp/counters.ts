@@ -43,6 +43,8 @@ export interface TcpCounters {
   keepaliveProbes: number;
   delayedAcks: number;
   challengeAcks: number;
+  /** Connections reset because data arrived after close() (RFC 1122 §4.2.2.13; Linux TCPAbortOnData). */
+  abortOnData: number;
   /** Challenge ACKs not sent: over the per-connection limit (RFC 5961 §7). */
   challengeAcksLimited: number;
   activeOpens: number;
@@ -93,6 +95,7 @@ export function newTcpCounters(stateCounts = new Int32Array(STATE_NAMES.length))
     keepaliveProbes: 0,
     delayedAcks: 0,
     challengeAcks: 0,
+    abortOnData: 0,
     challengeAcksLimited: 0,
     activeOpens: 0,
     passiveOpens: 0,
