@@ -26,3 +26,4 @@ export { Stack, parseCidr, type StackOptions } from './stack/stack.js';
 export type { StackEnv } from './stack/env.js';
 export { UdpSocket, UdpError, type Datagram } from './stack/udp.js';
 export { Tcp, TcpConnection, TcpListener, type TcpOptions, type TcpCounters, type ConnectOptions, type ListenOptions, type TcpError } from './stack/tcp/index.js';
+export * from './apps/index.js';

@@ -5,6 +5,7 @@ import { once } from 'node:events';
 import { serveMemcached } from '../../src/apps/memcached/server.js';
 import { LineClient, closeServer, listenLocal, waitFor } from './net-helpers.js';
 import { stat } from './memcached-harness.js';
+import { FakeServer } from './duplex-pair.js';
 
 test('memcached over node:net: commands, several connections sharing the cache, stats of connections', async () => {
   const { server, port } = await listenLocal();
@@ -107,4 +108,20 @@ test('memcached over node:net: a line too long gets its error and the connection
   } finally {
     await closeServer(server);
   }
+});
+
+test('memcached on a net.Server-like object with Duplex sockets: replies, big values through back pressure, quit ends the stream', async () => {
+  const fake = new FakeServer();
+  const cache = serveMemcached(fake);
+  const conn = fake.connect();
+  const chunks: Buffer[] = [];
+  conn.on('data', (d: Buffer) => chunks.push(d));
+  const value = Buffer.alloc(300_000, 0x62);
+  conn.write(Buffer.concat([Buffer.from(`set v 1 0 ${value.length}\r\n`), value, Buffer.from('\r\n')]));
+  conn.write('get v\r\n'.repeat(20) + 'quit\r\n');
+  await once(conn, 'end');
+  const head = `VALUE v 1 ${value.length}\r\n`;
+  const expect = Buffer.concat([Buffer.from('STORED\r\n'), ...Array.from({ length: 20 }, () => Buffer.concat([Buffer.from(head), value, Buffer.from('\r\nEND\r\n')]))]);
+  assert.ok(Buffer.concat(chunks).equals(expect));
+  assert.equal(cache.stats.cmdGet, 20);
 });

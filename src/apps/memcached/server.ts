@@ -6,12 +6,8 @@
  */
 
 import type { Duplex } from 'node:stream';
+import type { ConnectionSource } from '../connection-source.js';
 import { Memcached, type MemcachedOptions } from './memcached.js';
-
-/** A net.Server-like object: emits 'connection' with a Duplex (net.Socket or the like). */
-export interface ConnectionSource {
-  on(event: 'connection', listener: (socket: Duplex) => void): unknown;
-}
 
 export interface ServeMemcachedOptions extends MemcachedOptions {
   /** Serve this instance (default: a new one made from the other options). */
