@@ -154,3 +154,20 @@ test('memcached back pressure: a data block split by a blocked output is kept wh
   assert.equal(c.session.resume(), true);
   assert.equal(c.send('56789\r\nget a\r\n'), 'VERSION 1.6.0-shoal\r\nSTORED\r\nVALUE a 0 10\r\n0123456789\r\nEND\r\n');
 });
+
+test('memcached back pressure: when the peer ends its side, the input it sent is answered before the end', () => {
+  const { client: c } = newCache();
+  c.accept = false;
+  c.session.feed(Buffer.from('version\r\nversion\r\nversion\r\n'));
+  c.session.finish();
+  assert.ok(!c.ended, 'not while input waits');
+  assert.equal(c.take(), 'VERSION 1.6.0-shoal\r\n');
+  c.accept = true;
+  c.session.resume();
+  assert.equal(c.take(), 'VERSION 1.6.0-shoal\r\nVERSION 1.6.0-shoal\r\n');
+  assert.ok(c.ended);
+  const { client: d } = newCache();
+  d.send('set a 0 0 5\r\nab');
+  d.session.finish();
+  assert.ok(d.ended, 'an unfinished data block is dropped with the connection');
+});

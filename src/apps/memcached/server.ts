@@ -43,8 +43,8 @@ function attachSession(cache: Memcached, socket: Duplex): void {
   socket.on('drain', () => {
     if (session.paused) run(() => session.resume());
   });
-  // The client closed its side: whatever it sent has been answered (input is read in order).
-  socket.on('end', () => session.quit());
+  // The client ended its side: the connection ends once what it sent is answered.
+  socket.on('end', () => session.finish());
   socket.on('close', () => session.close());
   // A reset or a write after the peer went: the session ends with the socket ('close').
   socket.on('error', () => {});

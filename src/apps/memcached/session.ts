@@ -41,6 +41,8 @@ const enum Mode {
 }
 
 const EMPTY = Buffer.alloc(0);
+/** The largest line buffer a session keeps between lines. */
+const CARRY_KEEP_BYTES = 4096;
 
 export class MemcachedSession implements CommandIo {
   private mode = Mode.Line;
@@ -61,6 +63,8 @@ export class MemcachedSession implements CommandIo {
   private readonly queued: Buffer[] = [];
   private blocked = false;
   private closed = false;
+  /** The peer has sent all it will: end once the input so far is answered. */
+  private finishing = false;
 
   constructor(
     private readonly cache: Memcached,
@@ -101,7 +105,14 @@ export class MemcachedSession implements CommandIo {
       if (!this.run(buf, this.pendingOffset)) return false;
     }
     while (this.queued.length > 0) if (!this.run(this.queued.shift()!, 0)) return false;
+    if (this.finishing) this.quit();
     return !this.blocked;
+  }
+
+  /** The peer ended its side: ends the connection once what it sent has been answered. */
+  finish(): void {
+    this.finishing = true;
+    if (this.pending === null && this.queued.length === 0) this.quit();
   }
 
   /** The connection is gone: counts it out; nothing more is sent. */
@@ -192,6 +203,8 @@ export class MemcachedSession implements CommandIo {
     const line = this.carry;
     const lineLength = this.carryLength;
     this.carryLength = 0;
+    // A buffer grown for a long multiget is not kept for the ordinary lines that follow.
+    if (line.length > CARRY_KEEP_BYTES) this.carry = EMPTY;
     this.runLine(line, 0, lineLength);
     return nl + 1;
   }
