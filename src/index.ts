@@ -32,3 +32,4 @@ export { Host, type HostOptions } from './api/host.js';
 export { MemoryNetwork, type NetworkOptions, type AddHostOptions } from './api/network.js';
 export * from './api/net/index.js';
 export { CompletionQueue, ZcSocket, ZcListener, type Completion, type CompletionKind, type CompletionQueueOptions } from './api/zero-copy/index.js';
+export * from './apps/index.js';
