@@ -9,9 +9,10 @@ import { cpus } from 'node:os';
 import { foundationBenchmarks } from './foundation.js';
 import { linkBenchmarks } from './link.js';
 import { stackBenchmarks } from './stack.js';
+import { apiBenchmarks } from './api.js';
 import { printTable, type BenchRow } from './harness.js';
 
-const rows: BenchRow[] = [...foundationBenchmarks(), ...(await linkBenchmarks()), ...(await stackBenchmarks())];
+const rows: BenchRow[] = [...foundationBenchmarks(), ...(await linkBenchmarks()), ...(await stackBenchmarks()), ...(await apiBenchmarks())];
 printTable(rows);
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');

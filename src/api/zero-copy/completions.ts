@@ -22,7 +22,7 @@
 import type { Packet } from '../../packet/packet.js';
 import type { Owner } from '../../packet/owner.js';
 import type { Stack } from '../../stack/stack.js';
-import type { TcpConnection, TcpError, TcpListener } from '../../stack/tcp/index.js';
+import { EV_CONNECTION, type EventTarget, type TcpConnection, type TcpError, type TcpListener } from '../../stack/tcp/index.js';
 import { parseIpv4 } from '../../wire/addr.js';
 
 export type CompletionKind = 'accepted' | 'connected' | 'data' | 'writable' | 'sent' | 'end' | 'closed';
@@ -41,7 +41,11 @@ export interface Completion {
 }
 
 export interface CompletionQueueOptions {
-  /** Received bytes the application may hold before data is left in TCP (default 4 MiB): its window closes. */
+  /**
+   * Received packets the application may hold (taken in 'data' completions, not yet
+   * released) before data is left in TCP, whose window then closes (default 2048).
+   * Counted in packets: they are what holds receive frames.
+   */
   maxHeld?: number;
 }
 
@@ -82,12 +86,26 @@ export class ZcSocket {
   }
 
   /**
+   * Copies up to `length` bytes into the send buffer (for small messages a copy costs
+   * less than handing a buffer over); returns how many it took ('writable' follows a
+   * short count).
+   */
+  write(bytes: Uint8Array, offset = 0, length = bytes.length - offset): number {
+    return this.connection.write(bytes, offset, length);
+  }
+
+  /**
    * Sends `buffer` without copying it: it must not change until it comes back in a
    * 'sent' completion. False (nothing taken) when the send buffer has no room for it:
    * a 'writable' completion follows.
    */
   send(buffer: Uint8Array): boolean {
     return this.connection.writeOwned(buffer, new SentOwner(this.cq, this, buffer));
+  }
+
+  /** Turns Nagle's algorithm off (on: false) or on. */
+  setNoDelay(on = true): void {
+    this.connection.setNoDelay(on);
   }
 
   /** Sends FIN after what was sent (half-close). */
@@ -133,16 +151,21 @@ class SentOwner implements Owner {
   }
 }
 
-export class CompletionQueue {
+export class CompletionQueue implements EventTarget {
   /** Filled by poll(): completions[0, n). Reused: read them before the next poll. */
   readonly completions: Completion[] = [];
-  /** Called (once per batch, from a microtask) when completions are waiting; for event-loop users. */
+  /**
+   * Called when completions are waiting, once per batch: at the end of the stack's
+   * round of callbacks (in the same loop pass, so what it sends leaves in that pass).
+   */
   onReady: (() => void) | null = null;
+  /** @internal the Tcp's deferred-callback queue (EventTarget). */
+  events = 0;
+  /** @internal */
+  inEventQueue = false;
   private readonly maxHeld: number;
-  /** Received bytes handed out and not yet released. */
+  /** Received packets handed out and not yet released. */
   private held = 0;
-  /** What each packet handed out counted for (it may be trimmed before it comes back). At most maxHeld bytes' worth. */
-  private readonly heldSize = new Map<Packet, number>();
   /** Readable sockets left alone while the application held too much. */
   private readonly pendingRequeue = new Set<ZcSocket>();
   private ready: (ZcSocket | null)[] = new Array<ZcSocket | null>(64).fill(null);
@@ -152,17 +175,17 @@ export class CompletionQueue {
   private listenersReady = 0;
   private sent: (ZcSocket | Uint8Array)[] = [];
   private sentHead = 0;
-  private notifyScheduled = false;
 
   constructor(
     readonly stack: Stack,
     options: CompletionQueueOptions = {},
   ) {
-    this.maxHeld = options.maxHeld ?? 4 * 1024 * 1024;
+    this.maxHeld = options.maxHeld ?? 2048;
+    if (!(Number.isInteger(this.maxHeld) && this.maxHeld > 0)) throw new RangeError(`maxHeld must be a positive integer, got ${this.maxHeld}`);
   }
 
-  /** Bytes of received data the application holds (taken, not released). */
-  get heldBytes(): number {
+  /** Received packets the application holds (taken in 'data' completions, not released). */
+  get heldPackets(): number {
     return this.held;
   }
 
@@ -185,16 +208,11 @@ export class CompletionQueue {
     return this.adopt(c);
   }
 
-  /** Gives back a packet from a 'data' completion. */
+  /** Gives back a packet from a 'data' completion (once; trimmed or not). */
   release(p: Packet): void {
-    const n = this.heldSize.get(p);
-    if (n !== undefined) {
-      this.heldSize.delete(p);
-      const wasFull = this.held >= this.maxHeld;
-      this.held -= n;
-      if (wasFull && this.held < this.maxHeld) this.requeueReadable();
-    }
+    if (p.isReleased) return;
     p.release();
+    if (this.held-- === this.maxHeld) this.requeueReadable();
   }
 
   /**
@@ -246,8 +264,7 @@ export class CompletionQueue {
         }
         const p = c.readPacket();
         if (p !== null) {
-          this.held += p.length;
-          this.heldSize.set(p, p.length);
+          this.held++;
           this.fill(n++, 'data', s, null, p, null, null);
           continue;
         }
@@ -344,12 +361,14 @@ export class CompletionQueue {
     c.error = error;
   }
 
+  /** Asks the Tcp to call dispatchEvents() after the callbacks of this round. */
   private notify(): void {
-    if (this.onReady === null || this.notifyScheduled) return;
-    this.notifyScheduled = true;
-    queueMicrotask(() => {
-      this.notifyScheduled = false;
-      this.onReady?.();
-    });
+    if (this.onReady !== null) this.stack.tcp.queueEvent(this, EV_CONNECTION);
+  }
+
+  /** @internal called by the Tcp at a safe point, once per round with news. */
+  dispatchEvents(): void {
+    this.events = 0;
+    this.onReady?.();
   }
 }

@@ -24,4 +24,4 @@ export { Cubic, cubic, cubicK, cubicW, type CubicOptions } from './cubic.js';
 export { RttEstimator } from './rtt.js';
 export { IsnGenerator } from './isn.js';
 export { STATE_NAMES, type TcpStateName } from './state.js';
-export type { TcpError, TcpErrorCode } from './events.js';
+export { EV_CONNECTION, type EventTarget, type TcpError, type TcpErrorCode } from './events.js';
