@@ -113,7 +113,8 @@ export class Socket extends EventEmitter {
       const code = syscall(() => h.bind(p, ipv4Of(ip)));
       if (code !== null) {
         this.#bindState = BindState.Unbound;
-        this.emit('error', exceptionWithHostPort(code, 'bind', ip, port));
+        // The port as the caller gave it (Node reports it unconverted).
+        this.emit('error', exceptionWithHostPort(code, 'bind', ip, port as number | undefined));
         return;
       }
       this.#startListening(h);

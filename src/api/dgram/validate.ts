@@ -4,27 +4,12 @@
  * way Node's determineSpecificType does.
  */
 
-import { inspect } from 'node:util';
-import { nodeError, type NodeError } from './errors.js';
-
-/** Node's determineSpecificType: "type number (42)", "an instance of Array", "undefined". */
-export function describeReceived(value: unknown): string {
-  if (value === null || value === undefined) return String(value);
-  if (typeof value === 'function' && value.name) return `function ${value.name}`;
-  if (typeof value === 'object') {
-    const ctor = (value as { constructor?: { name?: string } }).constructor;
-    if (ctor?.name) return `an instance of ${ctor.name}`;
-    return inspect(value, { depth: -1 });
-  }
-  let shown = inspect(value, { colors: false });
-  if (shown.length > 28) shown = `${shown.slice(0, 25)}...`;
-  return `type ${typeof value} (${shown})`;
-}
+import { badPort, codedError, describeValue, type CodedError } from '../node-errors.js';
 
 /** ERR_INVALID_ARG_TYPE: `expected` is Node's phrase, e.g. "of type string". */
-export function invalidArgType(name: string, expected: string, value: unknown): NodeError {
+export function invalidArgType(name: string, expected: string, value: unknown): CodedError {
   const what = name.endsWith(' argument') ? name : `"${name}" ${name.includes('.') ? 'property' : 'argument'}`;
-  return nodeError(TypeError, 'ERR_INVALID_ARG_TYPE', `The ${what} must be ${expected}. Received ${describeReceived(value)}`);
+  return codedError('ERR_INVALID_ARG_TYPE', `The ${what} must be ${expected}. Received ${describeValue(value)}`, TypeError);
 }
 
 export const BUFFER_TYPES = 'of type string or an instance of Buffer, TypedArray, or DataView';
@@ -46,7 +31,7 @@ export function validatePort(port: unknown, name = 'Port', allowZero = true): nu
     +port > 0xffff ||
     (port === 0 && !allowZero)
   ) {
-    throw nodeError(RangeError, 'ERR_SOCKET_BAD_PORT', `${name} should be ${allowZero ? '>=' : '>'} 0 and < 65536. Received ${describeReceived(port)}.`);
+    throw badPort(port, name, allowZero);
   }
   return +port | 0;
 }

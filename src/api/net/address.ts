@@ -5,7 +5,7 @@
  */
 import { isIPv6 } from 'node:net';
 import { formatIpv4, tryParseIpv4, type Ipv4Address } from '../../wire/addr.js';
-import { badPort } from './errors.js';
+import { badPort } from '../node-errors.js';
 
 /** What `address()` returns (node:net's AddressInfo). */
 export interface AddressInfo {

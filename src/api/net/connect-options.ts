@@ -5,7 +5,7 @@
 import type { TcpOptions } from '../../stack/tcp/options.js';
 import { parseHost, validatePort } from './address.js';
 import type { LooseOptions } from './args.js';
-import { codedError, describeValue } from './errors.js';
+import { codedError, describeValue } from '../node-errors.js';
 
 export interface ConnectRequest {
   port: number;

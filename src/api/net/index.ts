@@ -30,7 +30,7 @@ export { Server, Socket };
 export type { ConnectionListener, ListenOptions, ListenOptions as NetListenOptions, ServerOptions } from './server.js';
 export type { SocketConnectOptions, SocketOptions } from './socket.js';
 export type { AddressInfo } from './address.js';
-export type { SystemError } from './errors.js';
+export type { SystemError } from '../node-errors.js';
 
 /** `new net.Socket(options)` bound to this stack. */
 export type SocketConstructor = new (options?: SocketOptions) => Socket;

@@ -12,7 +12,7 @@ import type { TcpListener } from '../../stack/tcp/listener.js';
 import { formatIpv4, type Ipv4Address } from '../../wire/addr.js';
 import { addressInfo, parseHost, validatePort, type AddressInfo } from './address.js';
 import { normalizeArgs, toNumber } from './args.js';
-import { codedError, describeValue, notFound, uvExceptionWithHostPort } from './errors.js';
+import { codedError, describeValue, notFound, uvExceptionWithHostPort } from '../node-errors.js';
 import { Socket, type SocketOptions } from './socket.js';
 
 /** Node's default listen backlog. */

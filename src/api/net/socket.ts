@@ -24,7 +24,7 @@ import { formatIpv4, type Ipv4Address } from '../../wire/addr.js';
 import { addressInfo, parseHost, type AddressInfo } from './address.js';
 import { normalizeArgs } from './args.js';
 import { keepAliveOptions, parseConnectOptions, type ConnectRequest } from './connect-options.js';
-import { codedError, describeValue, errnoException, exceptionWithHostPort, notFound, type SystemError } from './errors.js';
+import { codedError, describeValue, errnoException, exceptionWithHostPort, notFound, type SystemError } from '../node-errors.js';
 import { IdleTimer } from './idle-timer.js';
 
 /** Largest chunk read out of TCP at once (libuv reads into 64 KiB buffers). */

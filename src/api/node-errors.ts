@@ -1,10 +1,14 @@
 /**
- * Errors shaped as node:net's: the same codes, errno numbers, syscalls and messages
- * (lib/internal/errors.js: errnoException, exceptionWithHostPort,
- * uvExceptionWithHostPort, dnsException), so code that inspects `err.code`,
- * `err.syscall` or matches messages works on Shoal unchanged.
+ * Errors shaped as Node's own (lib/internal/errors.js), shared by the net and dgram
+ * APIs, so code that inspects `err.code`, `err.errno`, `err.syscall` or matches
+ * messages works on Shoal unchanged:
+ * - system errors as errnoException, exceptionWithHostPort, uvExceptionWithHostPort
+ *   and dnsException make them ("connect ECONNREFUSED 10.0.0.2:81", negative errno);
+ * - Node's internal ERR_* errors with their class, code and message, their stack
+ *   starting "TypeError [ERR_X]: …" as Node's do;
+ * - determineSpecificType's wording for a value received.
  */
-import { getSystemErrorMap } from 'node:util';
+import { getSystemErrorMap, inspect } from 'node:util';
 
 /** A system error as Node makes them: an Error with errno, code and syscall (and the address when there is one). */
 export interface SystemError extends Error {
@@ -30,8 +34,13 @@ function lookup(code: string): { errno: number; message: string } {
   return byName.get(code) ?? { errno: 0, message: 'unknown error' };
 }
 
+/** errno as Node reports it: negative (libuv's convention); 0 for a code libuv does not know. */
+export function errnoOf(code: string): number {
+  return lookup(code).errno;
+}
+
 function systemError(message: string, code: string, syscall: string): SystemError {
-  return Object.assign(new Error(message), { errno: lookup(code).errno, code, syscall });
+  return Object.assign(new Error(message), { errno: errnoOf(code), code, syscall });
 }
 
 /** `read ECONNRESET`: an error of a call that has no address (Node's errnoException). */
@@ -39,13 +48,13 @@ export function errnoException(code: string, syscall: string): SystemError {
   return systemError(`${syscall} ${code}`, code, syscall);
 }
 
-function hostPortDetails(address: string, port: number | undefined): string {
+function hostPortDetails(address: string | undefined, port: number | undefined): string {
   if (port !== undefined && port > 0) return ` ${address}:${port}`;
   return address ? ` ${address}` : '';
 }
 
 /** `connect ECONNREFUSED 10.0.0.2:81` (Node's exceptionWithHostPort; `local` adds ` - Local (a:p)`). */
-export function exceptionWithHostPort(code: string, syscall: string, address: string, port: number, local?: { address: string; port: number }): SystemError {
+export function exceptionWithHostPort(code: string, syscall: string, address: string | undefined, port: number | undefined, local?: { address: string; port: number }): SystemError {
   let details = hostPortDetails(address, port);
   if (local) details += ` - Local (${local.address}:${local.port})`;
   const e = systemError(`${syscall} ${code}${details}`, code, syscall);
@@ -72,7 +81,7 @@ export function uvExceptionWithHostPort(code: string, syscall: string, address: 
  */
 export function notFound(hostname: string): SystemError {
   const e = systemError(`getaddrinfo ENOTFOUND ${hostname}`, 'ENOTFOUND', 'getaddrinfo');
-  e.errno = lookup('EAI_NONAME').errno;
+  e.errno = errnoOf('EAI_NONAME');
   e.hostname = hostname;
   e.cause = new Error('Shoal resolves no names (no DNS, no hosts file, no loopback): give an IPv4 address');
   return e;
@@ -80,19 +89,29 @@ export function notFound(hostname: string): SystemError {
 
 /** One of Node's ERR_* errors (`cls`: Error, RangeError or TypeError, as Node uses for that code). */
 export function codedError(code: string, message: string, cls: ErrorConstructor | RangeErrorConstructor | TypeErrorConstructor = Error): CodedError {
-  return Object.assign(new cls(message), { code });
+  const e = new cls(message) as CodedError;
+  e.name = `${cls.name} [${code}]`;
+  void e.stack; // the stack's first line is written now, with the code in the name
+  delete (e as { name?: string }).name;
+  e.code = code;
+  return e;
 }
 
-/** Node's wording for a value in ERR_SOCKET_BAD_PORT and friends (determineSpecificType). */
+/** Node's determineSpecificType: "type number (42)", "an instance of Array", "undefined". */
 export function describeValue(value: unknown): string {
   if (value === null || value === undefined) return String(value);
-  if (typeof value === 'function') return `function ${value.name}`;
-  if (typeof value === 'object') return value.constructor?.name ? `an instance of ${value.constructor.name}` : 'an object';
-  let shown = typeof value === 'string' ? `'${value.length > 28 ? `${value.slice(0, 25)}...` : value}'` : String(value);
-  if (typeof value === 'bigint') shown += 'n';
+  if (typeof value === 'function' && value.name) return `function ${value.name}`;
+  if (typeof value === 'object') {
+    const ctor = (value as { constructor?: { name?: string } }).constructor;
+    if (ctor?.name) return `an instance of ${ctor.name}`;
+    return inspect(value, { depth: -1 });
+  }
+  let shown = inspect(value, { colors: false });
+  if (shown.length > 28) shown = `${shown.slice(0, 25)}...`;
   return `type ${typeof value} (${shown})`;
 }
 
-export function badPort(port: unknown, name = 'Port'): CodedError {
-  return codedError('ERR_SOCKET_BAD_PORT', `${name} should be >= 0 and < 65536. Received ${describeValue(port)}.`, RangeError);
+/** ERR_SOCKET_BAD_PORT with Node's wording (`allowZero`: ">= 0", else "> 0"). */
+export function badPort(port: unknown, name = 'Port', allowZero = true): CodedError {
+  return codedError('ERR_SOCKET_BAD_PORT', `${name} should be ${allowZero ? '>=' : '>'} 0 and < 65536. Received ${describeValue(port)}.`, RangeError);
 }
