@@ -4,8 +4,7 @@
  * (strict: an unknown flag is an error) and a bad flag or value gets one clear line.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { runDemo, DEMO_HELP, DEMO_OPTIONS } from './demo.js';
-
+import { runDemo, DEMO_HELP, DEMO_OPTIONS } from './demo/index.js';
 import { UsageError } from './usage.js';
 
 interface Command {
@@ -16,7 +15,7 @@ interface Command {
 }
 
 const COMMANDS: Record<string, Command> = {
-  demo: { summary: 'three endpoints exchange UDP datagrams through an in-process switch with faults, in virtual time, with a pcap', help: DEMO_HELP, options: DEMO_OPTIONS, run: runDemo },
+  demo: { summary: 'memcached and http servers on a Shoal stack under load from three client stacks (in-process switch): req/s, Gbit/s, latency', help: DEMO_HELP, options: DEMO_OPTIONS, run: runDemo },
 };
 
 const MAIN_HELP = `shoal — a sharded, user-space TCP/IP stack for Node.js
@@ -56,7 +55,8 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     const e = err as Error & { code?: string };
     if (err instanceof UsageError || e.code?.startsWith('ERR_PARSE_ARGS')) {
-      console.error(`shoal ${name}: ${e.message} (see shoal ${name} --help)`);
+      // parseArgs' messages may run over several lines: the user gets one.
+      console.error(`shoal ${name}: ${e.message.replace(/\s*\n\s*/g, ' ')} (see shoal ${name} --help)`);
       return 2;
     }
     throw err;
