@@ -1228,6 +1228,23 @@ export class TcpConnection implements EventTarget {
 
   // ================================================================ transmit
 
+  /**
+   * Whether output() may have a segment now: data past SND.NXT, a FIN, a pending ACK,
+   * SYN, probe or retransmission. Tcp.pull keeps a connection on the ready list only
+   * then, so one that just sent its last segment is not asked again for nothing.
+   */
+  get mayOutput(): boolean {
+    return (
+      this.ackPending ||
+      this.rexmitPending ||
+      this.probePending ||
+      this.synPending ||
+      (this.inRecovery && this.sackOk) ||
+      this.sbuf.length > seqSub(this.sndNxt, this.bufSeq) ||
+      (this.finQueued && this.sndNxt !== seqAdd(this.finSeq, 1))
+    );
+  }
+
   /** The next segment this connection wants to send, or null. */
   output(now: number): Packet | null {
     const st = this.state;
@@ -1627,9 +1644,10 @@ export class TcpConnection implements EventTarget {
   }
 
   private setState(s: number): void {
+    // Counts of connections in each state: a CLOSED one is in none (it is not counted).
     const c = this.tcp.stateCounts;
-    c[this.state]--;
-    c[s]++;
+    if (this.state !== CLOSED) c[this.state]--;
+    if (s !== CLOSED) c[s]++;
     this.state = s;
   }
 

@@ -58,7 +58,7 @@ export interface TcpCounters {
   syncookiesRecv: number;
   syncookiesFailed: number;
   drops: TcpDropCounters;
-  /** Current number of connections in each state (LISTEN counts listeners). */
+  /** Current number of connections in each state (LISTEN counts listeners; CLOSED stays 0: a closed connection is in no table). */
   states: Record<TcpStateName, number>;
 }
 

@@ -479,8 +479,8 @@ export class Tcp implements L4Protocol {
         out.df = true;
         out.tos = 0;
         out.ttl = 0;
-        // Round-robin: it may have more; it goes to the back (output re-adds it when it knows it has more).
-        this.markReady(c, false);
+        // Round-robin: if it may have more, it goes to the back.
+        if (c.mayOutput) this.markReady(c, false);
         return p;
       }
       if (this.env.pool.available === 0) {

@@ -18,7 +18,7 @@ import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../../wire/tcp.js';
 import { seqAdd, seqGeq, seqGt, seqLeq, seqLt, seqSub } from '../../wire/seq.js';
 import type { TcpCounters } from './counters.js';
 import type { SegmentInfo } from './segment.js';
-import { CLOSED, TIME_WAIT } from './state.js';
+import { TIME_WAIT } from './state.js';
 
 /** RFC 7323 §5.5: TS.Recent is invalid after 24 days of idleness. */
 const PAWS_IDLE = 24 * 86_400_000;
@@ -164,7 +164,6 @@ export class TimeWaitTable {
     this.free[this.freeCount++] = i;
     this.size--;
     this.stateCounts[TIME_WAIT]--;
-    this.stateCounts[CLOSED]++;
     this.onRemove(ports >>> 16);
   }
 
