@@ -19,7 +19,8 @@ export function writeMac(b: Uint8Array, off: number, mac: MacAddress): void {
   const hi = Math.floor(mac / 0x1_0000_0000);
   b[off] = hi >>> 8;
   b[off + 1] = hi & 0xff;
-  writeU32(b, off + 2, mac % 0x1_0000_0000);
+  // A subtraction, not `%`: a floating-point remainder is a runtime call.
+  writeU32(b, off + 2, mac - hi * 0x1_0000_0000);
 }
 
 export function readU16(b: Uint8Array, off: number): number {
