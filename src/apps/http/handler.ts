@@ -9,18 +9,24 @@ import { resolve } from 'node:path';
 import { echoBody } from './echo.js';
 import { decodedPath } from './request-path.js';
 import { sendStatus, serveStatic, type StaticFolder } from './static-files.js';
+import { FileCache, type FileCacheOptions } from './file-cache.js';
 
 export interface HttpAppOptions {
   /** The folder whose files are served (it must exist). */
   root: string;
   /** Where POST echoes the body (default "/echo"). */
   echoPath?: string;
+  /** Small files kept in memory (default: on, see FileCacheOptions); false turns it off. */
+  fileCache?: FileCacheOptions | false;
 }
 
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
 export function createHttpHandler(options: HttpAppOptions): RequestHandler {
-  const folder: StaticFolder = { root: realpathSync(resolve(options.root)) };
+  const folder: StaticFolder = {
+    root: realpathSync(resolve(options.root)),
+    cache: options.fileCache === false ? null : new FileCache(options.fileCache),
+  };
   const echoPath = options.echoPath ?? '/echo';
   return (req, res) => {
     const method = req.method ?? 'GET';

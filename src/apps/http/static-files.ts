@@ -1,6 +1,7 @@
 /**
- * GET and HEAD of files under a folder: Content-Type by extension, Content-Length, the
- * file streamed (never read whole). A directory serves its index.html. What is missing,
+ * GET and HEAD of files under a folder: Content-Type by extension, Content-Length, a
+ * large file streamed (never read whole), a small one kept in memory for a while
+ * (file-cache.ts). A directory serves its index.html. What is missing,
  * not a regular file, or outside the folder once symbolic links are followed is 404:
  * the answer does not tell a forbidden path from a missing one.
  */
@@ -11,11 +12,14 @@ import { open, realpath, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream';
 import { contentTypeFor } from './content-type.js';
+import type { FileCache } from './file-cache.js';
 import { isInside, resolveInside } from './request-path.js';
 
 export interface StaticFolder {
   /** The folder, absolute and with symbolic links resolved. */
   readonly root: string;
+  /** Small files answered from memory (file-cache.ts), or null. */
+  readonly cache: FileCache | null;
 }
 
 interface OpenFile {
@@ -58,18 +62,43 @@ export function sendStatus(res: ServerResponse, status: number, text: string, he
   res.end(res.req.method === 'HEAD' ? undefined : body);
 }
 
+function writeFileHead(res: ServerResponse, path: string, size: number, mtime: Date): void {
+  res.writeHead(200, {
+    'Content-Type': contentTypeFor(path),
+    'Content-Length': size,
+    'Last-Modified': mtime.toUTCString(),
+    'X-Content-Type-Options': 'nosniff',
+  });
+}
+
 /** Answers a GET or HEAD for a file under the folder. */
 export async function serveStatic(folder: StaticFolder, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const path = resolveInside(folder.root, req.url ?? '/');
+  const cache = folder.cache;
+  const now = performance.now();
+  const cached = path === null || cache === null ? null : cache.get(path, now);
+  if (cached !== null) {
+    writeFileHead(res, cached.path, cached.body.length, cached.mtime);
+    res.end(req.method === 'HEAD' ? undefined : cached.body);
+    return;
+  }
   const found = path === null ? null : await openInside(folder, path);
   if (found === null) return sendStatus(res, 404, 'Not Found');
   const { file, size } = found;
-  res.writeHead(200, {
-    'Content-Type': contentTypeFor(found.path),
-    'Content-Length': size,
-    'Last-Modified': found.mtime.toUTCString(),
-    'X-Content-Type-Options': 'nosniff',
-  });
+  if (cache !== null && path !== null && size <= cache.maxFileBytes) {
+    // Small: read it whole once, keep it, answer from memory.
+    let body: Buffer;
+    try {
+      body = await file.readFile();
+    } finally {
+      await file.close();
+    }
+    cache.put(path, { path: found.path, body, mtime: found.mtime, checkedAt: now });
+    writeFileHead(res, found.path, body.length, found.mtime);
+    res.end(req.method === 'HEAD' ? undefined : body);
+    return;
+  }
+  writeFileHead(res, found.path, size, found.mtime);
   if (req.method === 'HEAD' || size === 0) {
     await file.close();
     res.end();
