@@ -250,7 +250,7 @@ export class Ipv4 implements L3Receiver, L3Source {
       let proto: L4Protocol | null = null;
       for (let k = 0; k < n; k++) {
         const candidate = this.order[this.next]!;
-        this.next = (this.next + 1) % n;
+        if (++this.next === n) this.next = 0;
         p = candidate.pull(this.out, now);
         if (p !== null) {
           proto = candidate;

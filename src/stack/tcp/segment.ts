@@ -50,8 +50,24 @@ export function parseSegment(p: Packet, s: SegmentInfo): number {
   s.window = readU16(b, at + 14);
   s.headerLength = hl;
   s.len = p.length - hl;
+  if (hl === 32 && readU32(b, at + 20) === NOP_NOP_TIMESTAMPS) {
+    // The layout of nearly every segment between stacks that use timestamps (RFC 7323
+    // Appendix A; Linux's tcp_fast_parse_options): read it without the option loop.
+    s.mss = -1;
+    s.wscale = -1;
+    s.sackPermitted = false;
+    s.tsPresent = true;
+    s.tsVal = readU32(b, at + 24);
+    s.tsEcr = readU32(b, at + 28);
+    s.sackCount = 0;
+    s.sackMalformed = false;
+    return PARSE_OK;
+  }
   return parseTcpOptionsInto(b, at + 20, hl - 20, s) === OPTIONS_OK ? PARSE_OK : PARSE_MALFORMED;
 }
+
+/** NOP, NOP, kind 8, length 10. */
+const NOP_NOP_TIMESTAMPS = 0x0101_080a;
 
 /**
  * Fills in the checksum of a segment we built (TCP header at the front of `p`, at `at`
