@@ -18,6 +18,7 @@ export * from './link/device.js';
 export * from './link/pcap.js';
 export * from './link/capture.js';
 export * from './link/memory/index.js';
+export * from './link/tap/index.js';
 export * from './time/clock.js';
 export * from './time/timers.js';
 export * from './time/loop.js';

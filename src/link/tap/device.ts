@@ -1,0 +1,211 @@
+/**
+ * A Linux TAP device as a Shoal link: `/dev/net/tun` opened with IFF_TAP | IFF_NO_PI |
+ * IFF_VNET_HDR (and IFF_MULTI_QUEUE for more than one queue: one fd per queue), a
+ * 12-byte virtio_net_hdr on every frame, and the offloads TUNSETOFFLOAD accepted
+ * (Documentation/networking/tuntap.rst, include/uapi/linux/if_tun.h).
+ *
+ * The kernel side of the TAP is the interface itself (give it an address there, e.g.
+ * in a network namespace); Shoal is the other end of the wire. With offloads, the kernel
+ * hands over TCP super-frames of up to 64 KB with partial checksums (our LRO) and takes
+ * ours (our TSO and checksum offload), which is what makes the TAP path fast.
+ *
+ * `TapDevice.open()` loads the native addon then; without it, it throws one line that
+ * says why, and nothing else in Shoal needs the addon.
+ */
+
+import { closeSync } from 'node:fs';
+import { FramePool } from '../../packet/pool.js';
+import type { MacAddress } from '../../wire/addr.js';
+import { DEFAULT_RSS_KEY } from '../../wire/toeplitz.js';
+import { evenRssTable, newQueueStats, type Device, type DeviceFeatures, type QueueStats } from '../device.js';
+import type { EventLoop } from '../../time/loop.js';
+import { tapOpenError, TapError } from './errors.js';
+import { loadTapAddon, type TapAddon } from './native.js';
+import { TapQueue, type TapQueueCounters } from './queue.js';
+import { TAP_RX_HEADROOM } from './rx.js';
+
+export interface TapDeviceOptions {
+  /** The interface name (at most 15 bytes; default: the kernel picks tapN). An existing TAP of that name is attached to. */
+  name?: string;
+  /** Shoal's MAC address (default: a random locally administered one). */
+  mac?: MacAddress;
+  /** Largest IP packet; set the kernel side's MTU to the same (default 1500). */
+  mtu?: number;
+  /** Queues, one fd each (default 1; more use IFF_MULTI_QUEUE). */
+  queues?: number;
+  /** Ask the kernel for checksum and TSO offloads (TUNSETOFFLOAD; default true). */
+  offloads?: boolean;
+  /** Frames per native call, each way (default 64). */
+  burst?: number;
+  /** MTU-sized receive frames per queue (default 4096). */
+  rxPoolSlots?: number;
+  /** 64 KB receive frames per queue for the kernel's GSO frames (default burst + 128; with offloads only). */
+  rxLargeSlots?: number;
+  /** The clone device (default /dev/net/tun). */
+  tunPath?: string;
+}
+
+/** TUNSETOFFLOAD sets to try, largest first: the kernel refuses a set with a bit it does not know (EINVAL). */
+function offloadCandidates(f: TapAddon['offloadFlags']): number[] {
+  return [f.CSUM | f.TSO4 | f.TSO6, f.CSUM | f.TSO4, f.CSUM, 0];
+}
+
+/** The largest frame (Ethernet header with a VLAN tag, IP packet of 65,535) plus one byte: reads that fill the buffers were cut. */
+const MAX_FRAME = 18 + 65535 + 1;
+const LARGE_SLOT = 65536;
+
+export class TapDevice implements Device {
+  readonly name: string;
+  readonly mac: MacAddress;
+  readonly features: DeviceFeatures;
+  readonly queues: readonly TapQueue[];
+  /** The TUN_F_* bits TUNSETOFFLOAD accepted. */
+  readonly offloadFlags: number;
+  private readonly loops: EventLoop[] = [];
+  private closed = false;
+
+  private constructor(name: string, mac: MacAddress, features: DeviceFeatures, queues: TapQueue[], offloadFlags: number) {
+    this.name = name;
+    this.mac = mac;
+    this.features = features;
+    this.queues = queues;
+    this.offloadFlags = offloadFlags;
+  }
+
+  /** Opens (or creates) the TAP device; throws a TapError of one line when it cannot. */
+  static open(options: TapDeviceOptions = {}): TapDevice {
+    const queues = options.queues ?? 1;
+    const mtu = options.mtu ?? 1500;
+    const burst = options.burst ?? 64;
+    checkInt('queues', queues, 1, 255);
+    checkInt('mtu', mtu, 68, 65535 - 18);
+    checkInt('burst', burst, 1, 1024);
+    const path = options.tunPath ?? '/dev/net/tun';
+    let name = options.name ?? '';
+    if (Buffer.byteLength(name) > 15) throw new RangeError(`interface names are at most 15 bytes: ${JSON.stringify(name)}`);
+    const addon = loadTapAddon();
+    const fds: number[] = [];
+    let offloadFlags = 0;
+    try {
+      for (let i = 0; i < queues; i++) {
+        const r = addon.openTap(path, name, queues > 1);
+        fds.push(r.fd);
+        name = r.name;
+      }
+      offloadFlags = negotiateOffloads(addon, fds[0]!, options.offloads ?? true);
+    } catch (e) {
+      for (const fd of fds) closeSync(fd);
+      throw tapOpenError(e, name, path);
+    }
+    const f = addon.offloadFlags;
+    const csum = (offloadFlags & f.CSUM) !== 0;
+    const lro = csum && (offloadFlags & f.TSO4) !== 0;
+    // Sent frames: tun takes NEEDS_CSUM and GSO from any writer of vnet headers
+    // (virtio_net_hdr_to_skb); TUNSETOFFLOAD only says what the kernel may send us.
+    const txOffloads = options.offloads ?? true;
+    const features: DeviceFeatures = {
+      mtu,
+      // IPv4 header checksums: the kernel checks them on what we send (ip_rcv) and never
+      // leaves them to us, and virtio has no flag for them.
+      rxCsumIp: false,
+      txCsumIp: false,
+      rxCsumL4: csum,
+      txCsumL4: txOffloads,
+      tso: txOffloads,
+      maxTsoSize: 65535,
+      lro,
+      rss: { key: DEFAULT_RSS_KEY, table: evenRssTable(queues) },
+    };
+    const slotSize = Math.max(2048, roundUp(mtu + 18 + TAP_RX_HEADROOM + 1, 64));
+    const qs: TapQueue[] = [];
+    try {
+      for (let i = 0; i < queues; i++) {
+        const pool = new FramePool({ slotSize, slots: options.rxPoolSlots ?? 4096 });
+        const large = lro ? new FramePool({ slotSize: LARGE_SLOT, slots: options.rxLargeSlots ?? burst + 128 }) : null;
+        if (slotSize - TAP_RX_HEADROOM + (large?.slotSize ?? 0) < (lro ? MAX_FRAME : mtu + 19)) throw new RangeError('receive buffers too small');
+        qs.push(new TapQueue(i, fds[i]!, addon.QueueIo, burst, pool, large));
+      }
+    } catch (e) {
+      for (const q of qs) q.close();
+      for (let i = qs.length; i < fds.length; i++) closeSync(fds[i]!);
+      throw e;
+    }
+    return new TapDevice(name, options.mac ?? randomMac(), features, qs, offloadFlags);
+  }
+
+  /** Lets `loop` drive the queues: it polls them, and a ready fd wakes it. */
+  attach(loop: EventLoop): void {
+    if (this.closed) throw new TapError(`TAP ${this.name} is closed`, 'ERR_SHOAL_TAP_CLOSED');
+    for (const q of this.queues) {
+      loop.add(q);
+      q.wake = () => loop.wake();
+    }
+    this.loops.push(loop);
+    loop.wake();
+  }
+
+  /** Closes every queue's fd (a TAP that no fd holds and that is not persistent goes away). */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const loop of this.loops) for (const q of this.queues) loop.remove(q);
+    this.loops.length = 0;
+    for (const q of this.queues) {
+      q.wake = null;
+      q.close();
+    }
+  }
+
+  /** The queues' stats added up. */
+  totals(): QueueStats {
+    const t = newQueueStats();
+    for (const q of this.queues) {
+      t.rxFrames += q.stats.rxFrames;
+      t.rxBytes += q.stats.rxBytes;
+      t.txFrames += q.stats.txFrames;
+      t.txBytes += q.stats.txBytes;
+      t.rxDrops += q.stats.rxDrops;
+      t.txDrops += q.stats.txDrops;
+    }
+    return t;
+  }
+
+  /** The queues' counters added up (errno fields: the last one any queue saw). */
+  counters(): TapQueueCounters {
+    const sum = { ...this.queues[0]!.counters };
+    for (let i = 1; i < this.queues.length; i++) {
+      const c = this.queues[i]!.counters;
+      for (const k of Object.keys(sum) as (keyof TapQueueCounters)[]) {
+        sum[k] = k === 'rxErrno' || k === 'txErrno' ? c[k] || sum[k] : sum[k] + c[k];
+      }
+    }
+    return sum;
+  }
+}
+
+/** The largest offload set the kernel takes; other errors than EINVAL are thrown. */
+function negotiateOffloads(addon: TapAddon, fd: number, wanted: boolean): number {
+  const sets = wanted ? offloadCandidates(addon.offloadFlags) : [0];
+  for (const flags of sets) {
+    try {
+      addon.setOffload(fd, flags);
+      return flags;
+    } catch (e) {
+      if ((e as { code?: unknown }).code !== 'EINVAL' || flags === 0) throw e;
+    }
+  }
+  return 0;
+}
+
+function randomMac(): MacAddress {
+  // Locally administered (bit 1 of the first byte), unicast (bit 0 clear).
+  return 0x02_00_00_00_00_00 + Math.floor(Math.random() * 2 ** 40);
+}
+
+function roundUp(n: number, to: number): number {
+  return Math.ceil(n / to) * to;
+}
+
+function checkInt(name: string, v: number, min: number, max: number): void {
+  if (!Number.isInteger(v) || v < min || v > max) throw new RangeError(`${name} must be an integer in [${min}, ${max}], got ${v}`);
+}

@@ -1,0 +1,165 @@
+/**
+ * One TAP queue (one fd of the device) under the Queue contract, as MemoryQueue: a poll
+ * first hands what was received to the receiver in a burst, then pulls from the
+ * providers round-robin and sends what it pulled in one native call.
+ *
+ * Readiness comes from libuv (uv_poll on the fd, in the addon): when the fd becomes
+ * readable the queue marks itself and wakes its event loop, which polls it; a read that
+ * returns a full burst leaves the mark set (more may be waiting), a shorter one drained
+ * the fd. After EAGAIN on write the queue stops pulling and waits for the fd to become
+ * writable: the providers (TCP) see a full queue, which is the back pressure.
+ */
+
+import type { Packet } from '../../packet/packet.js';
+import type { FramePool } from '../../packet/pool.js';
+import { newQueueStats, type Queue, type QueueStats, type RxHandler, type TxProvider } from '../device.js';
+import type { NativeQueueIo, NativeQueueIoConstructor } from './native.js';
+import { POLL_READABLE, POLL_WRITABLE } from './native.js';
+import { newTapRxCounters, TapReceiver, type TapRxCounters } from './rx.js';
+import { newTapTxCounters, TapTransmitter, type TapTxCounters } from './tx.js';
+
+export interface TapQueueCounters extends TapRxCounters, TapTxCounters {
+  /** Times libuv reported the fd ready. */
+  wakeups: number;
+}
+
+export class TapQueue implements Queue {
+  readonly stats: QueueStats = newQueueStats();
+  readonly counters: TapQueueCounters;
+  receiver: RxHandler | null = null;
+  /** Called when the fd becomes ready: the owner's event loop should poll soon. */
+  wake: (() => void) | null = null;
+  private readonly rx: TapReceiver;
+  private readonly tx: TapTransmitter;
+  private readonly io: NativeQueueIo;
+  private readonly providers: TxProvider[] = [];
+  private next = 0;
+  private readonly burstBuf: Packet[];
+  private readable = true;
+  private blocked = false;
+  private closed = false;
+
+  constructor(
+    readonly id: number,
+    fd: number,
+    QueueIo: NativeQueueIoConstructor,
+    readonly burst: number,
+    pool: FramePool,
+    largePool: FramePool | null,
+  ) {
+    const rxc = newTapRxCounters();
+    const txc = newTapTxCounters();
+    this.counters = Object.assign(rxc, txc, { wakeups: 0 });
+    this.rx = new TapReceiver(burst, pool, largePool, this.stats, this.counters);
+    this.tx = new TapTransmitter(burst, this.stats, this.counters);
+    this.burstBuf = new Array<Packet>(burst);
+    this.io = new QueueIo(fd, burst, this.rx.ctrl, pool.bytes, this.rx.smallCap, largePool?.bytes ?? null, this.rx.largeCap, this.tx.ctrl, this.onReady);
+    this.io.watch(POLL_READABLE);
+  }
+
+  setReceiver(handler: RxHandler): void {
+    this.receiver = handler;
+  }
+
+  addProvider(provider: TxProvider): void {
+    if (!this.providers.includes(provider)) this.providers.push(provider);
+  }
+
+  removeProvider(provider: TxProvider): void {
+    const i = this.providers.indexOf(provider);
+    if (i < 0) return;
+    this.providers.splice(i, 1);
+    if (this.next >= this.providers.length) this.next = 0;
+  }
+
+  poll(_now: number): number {
+    if (this.closed) return 0;
+    const received = this.readable ? this.deliver() : 0;
+    return received + this.transmit();
+  }
+
+  nextEventAt(): number {
+    return !this.closed && (this.readable || (this.tx.pending > 0 && !this.blocked)) ? 0 : Infinity;
+  }
+
+  /** Stops watching the fd, closes it, and releases the posted buffers and pending frames. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.io.close();
+    this.rx.clear();
+    this.tx.clear();
+  }
+
+  private readonly onReady = (status: number, events: number): void => {
+    this.counters.wakeups++;
+    // An error (status < 0) is reported as readiness: the next read or write shows it.
+    if (status < 0 || (events & POLL_READABLE) !== 0) this.readable = true;
+    if (status < 0 || (events & POLL_WRITABLE) !== 0) {
+      this.blocked = false;
+      if (!this.closed) this.io.watch(POLL_READABLE);
+    }
+    this.wake?.();
+  };
+
+  /** Reads one burst and hands it over; returns the frames read. */
+  private deliver(): number {
+    const n = this.io.receive(this.burst);
+    // A short burst drained the fd: wait for libuv to say there is more.
+    if (n < this.burst) this.readable = false;
+    if (this.rx.readError() !== 0) {
+      // A read error other than EAGAIN (EBADFD: the device is gone) would come back at
+      // every poll: stop watching the fd; rxErrno says why.
+      this.readable = false;
+      this.io.watch(0);
+    }
+    if (n === 0) return 0;
+    const burst = this.burstBuf;
+    const count = this.rx.collect(n, burst);
+    if (count === 0) return n;
+    const handler = this.receiver;
+    if (handler === null) {
+      // No driver bound: dropped, as by an interface that is down.
+      for (let i = 0; i < count; i++) burst[i]!.release();
+      this.stats.rxDrops += count;
+    } else {
+      handler(burst, count);
+    }
+    return n;
+  }
+
+  /** Pulls up to a burst from the providers and sends it; returns the frames sent. */
+  private transmit(): number {
+    if (this.blocked) return 0;
+    this.pull();
+    if (this.tx.pending === 0) return 0;
+    const done = this.tx.send(this.sendFrames);
+    if (this.tx.stalled) {
+      // EAGAIN: keep what is left, pull nothing more, wait until the fd is writable.
+      this.blocked = true;
+      this.io.watch(POLL_READABLE | POLL_WRITABLE);
+    }
+    return done;
+  }
+
+  private readonly sendFrames = (frames: number, bufs: Uint8Array[]): number => this.io.transmit(frames, bufs);
+
+  private pull(): void {
+    const tx = this.tx;
+    let idle = 0;
+    while (!tx.full) {
+      const n = this.providers.length;
+      if (idle >= n) break;
+      if (this.next >= n) this.next = 0;
+      const i = this.next;
+      this.next = i + 1 === n ? 0 : i + 1;
+      const pkt = this.providers[i]!();
+      if (pkt === null) {
+        idle++;
+      } else {
+        tx.add(pkt);
+        idle = 0;
+      }
+    }
+  }
+}
