@@ -16,6 +16,7 @@
  * - an ICMP port (or protocol) unreachable is reported to a connected socket only.
  */
 
+import { EPHEMERAL_HIGH, EPHEMERAL_LOW } from './ports.js';
 import { Packet } from '../packet/packet.js';
 import { packetChecksum } from '../packet/checksum.js';
 import type { Timer } from '../time/timers.js';
@@ -64,8 +65,6 @@ export interface OpenOptions {
 
 /** Largest UDP payload over IPv4: 65,535 − 20 − 8. */
 export const UDP_MAX_PAYLOAD = 65507;
-const EPHEMERAL_LOW = 32768;
-const EPHEMERAL_HIGH = 60999;
 const LOOPBACK: Ipv4Address = 0x7f00_0001;
 /** How much later what is sent during a loopback delivery is delivered (ms). */
 const LOOPBACK_NEXT_PASS_MS = 0.001;
@@ -343,10 +342,18 @@ export class Udp implements L4Protocol {
       d.sender.sendQueuedBytes -= d.data.length;
       d.sender.sendQueuedCount--;
       this.counters.outDatagrams++;
-      if (!this.demux(d.data, d.src, d.srcPort, d.dst, d.dstPort)) {
-        this.counters.noPorts++;
-        // The loopback's port unreachable, as ICMP would bring it.
-        if (!this.isBroadcast(d.dst)) this.refused(ICMP_PORT_UNREACHABLE, d.src, d.srcPort, d.dst, d.dstPort);
+      try {
+        if (!this.demux(d.data, d.src, d.srcPort, d.dst, d.dstPort)) {
+          this.counters.noPorts++;
+          // The loopback's port unreachable, as ICMP would bring it.
+          if (!this.isBroadcast(d.dst)) this.refused(ICMP_PORT_UNREACHABLE, d.src, d.srcPort, d.dst, d.dstPort);
+        }
+      } catch (e) {
+        // A throwing onMessage must not stall the rest of the batch (or the loop): report
+        // it as Node does an emitter's, as Tcp.flush does.
+        queueMicrotask(() => {
+          throw e;
+        });
       }
     }
     this.flushing = false;

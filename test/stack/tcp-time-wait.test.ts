@@ -63,12 +63,17 @@ test('TIME_WAIT: PAWS, RFC 5961 RST/SYN/ACK checks, and an exact RST ends it', (
     r.send({ srcPort: 80, dstPort: port, seq, ack, flags, window: 65535, urgent: 0, options: { tsVal, tsEcr: 0 } });
     return r.take();
   };
-  // An old TSval: dropped by PAWS and answered with an ACK.
+  // An old TSval: dropped by PAWS and answered with an ACK...
   assert.equal(seg(PEER_ISN + 2, iss + 2, TCP_ACK, PEER_TS - 1).length, 1);
   assert.equal(r.tcp.counters.pawsDrops, 1);
+  // ... but not again within 500 ms: ACKs to invalid segments are limited per record (as Linux).
+  assert.equal(seg(PEER_ISN + 2, iss + 2, TCP_ACK, PEER_TS - 1).length, 0);
+  assert.equal(r.tcp.counters.challengeAcksLimited, 1);
+  r.advance(600);
   // An ACK for data never sent: answered with an ACK (RFC 5961 §5).
   assert.equal(seg(PEER_ISN + 2, iss + 100, TCP_ACK).length, 1);
   assert.equal(r.tcp.counters.drops.badAck, 1);
+  r.advance(600);
   // An in-window RST that is not exact: a challenge ACK, and the record stays.
   const [challenge] = seg(PEER_ISN + 10, 0, TCP_RST);
   assert.equal(challenge!.flags, TCP_ACK);
@@ -76,7 +81,7 @@ test('TIME_WAIT: PAWS, RFC 5961 RST/SYN/ACK checks, and an exact RST ends it', (
   assert.equal(c.stateName, 'TIME_WAIT');
   // A second challenge within 500 ms is not sent (RFC 5961 §7).
   assert.equal(seg(PEER_ISN + 11, 0, TCP_RST).length, 0);
-  assert.equal(r.tcp.counters.challengeAcksLimited, 1);
+  assert.equal(r.tcp.counters.challengeAcksLimited, 2);
   // A SYN at or below RCV.NXT may not start a new incarnation: challenge ACK later on.
   r.advance(600);
   assert.equal(seg(PEER_ISN + 2, 0, TCP_SYN)[0]!.flags, TCP_ACK);
@@ -119,4 +124,44 @@ test('TIME_WAIT: abort() on a connection in TIME_WAIT ends its record; stack clo
   assert.equal(r.tcp.timeWait.size, 0);
   assert.equal(r.tcp.connections, 0);
   assert.equal(r.host.timers.size, 0);
+});
+
+test('TIME_WAIT: a SYN takes over the 4-tuple only past RCV.NXT or TS.Recent, unrejected by PAWS, and only for a listener', () => {
+  const r = new Raw(SEED);
+  const { c } = toTimeWait(r, 80);
+  const port = c.localPort;
+  const syn = (seq: number, tsVal: number) => {
+    r.send({ srcPort: 80, dstPort: port, seq, ack: 0, flags: TCP_SYN, window: 65535, urgent: 0, options: { mss: 1460, tsVal, tsEcr: 0 } });
+    return r.take();
+  };
+  // Higher sequence number, but no listener on our port (we were the client): the record stays.
+  const [answer] = syn(PEER_ISN + 100_000, PEER_TS + 50);
+  assert.equal(answer!.flags, TCP_ACK, 'a challenge ACK, not a RST');
+  assert.equal(r.tcp.timeWait.size, 1);
+  assert.equal(c.stateName, 'TIME_WAIT');
+  // With a listener: an old TSval is rejected by PAWS even with a higher sequence number...
+  r.tcp.listen(port);
+  r.advance(600);
+  syn(PEER_ISN + 100_000, PEER_TS - 5);
+  assert.equal(r.tcp.timeWait.size, 1, 'PAWS kept it');
+  // ... a newer TSval with a lower sequence number takes it (RFC 6191).
+  const [synack] = syn(PEER_ISN - 100, PEER_TS + 60);
+  assert.equal(synack!.flags, TCP_SYN | TCP_ACK);
+  assert.equal(r.tcp.timeWait.size, 0);
+  assert.equal(c.stateName, 'CLOSED');
+});
+
+test('TIME_WAIT: data left unread by a half-closed connection is freed when the stack is torn down', () => {
+  const r = new Raw(SEED);
+  const c = r.tcp.connect({ dst: B_ADDR, dstPort: 80 });
+  const [syn] = r.collect();
+  r.send({ srcPort: 80, dstPort: c.localPort, seq: PEER_ISN, ack: syn!.seq + 1, flags: TCP_SYN | TCP_ACK, window: 65535, urgent: 0, options: { mss: 1460 } });
+  c.shutdown(); // half-close: we still read
+  r.collect();
+  r.send({ srcPort: 80, dstPort: c.localPort, seq: PEER_ISN + 1, ack: syn!.seq + 2, flags: TCP_ACK | TCP_FIN, window: 65535, urgent: 0 }, new Uint8Array(1000).fill(9));
+  assert.equal(c.stateName, 'TIME_WAIT');
+  assert.equal(c.readableLength, 1000, 'not read yet');
+  assert.ok(r.host.pool.inUse > 0);
+  r.tcp.clear();
+  assert.equal(r.host.pool.inUse, 0, 'the unread frames went back');
 });

@@ -2,7 +2,8 @@
  * One TCP connection: the RFC 9293 state machine (§3.10), reliability (RFC 6298 RTO,
  * RFC 5681 fast retransmit, RFC 6582 NewReno recovery, RFC 3042 limited transmit),
  * flow control (RFC 7323 window scaling, sender and receiver SWS avoidance, persist
- * timer), delayed ACKs, Nagle, keepalive, TIME_WAIT and FIN_WAIT_2 timeouts.
+ * timer), delayed ACKs, Nagle, keepalive, the FIN_WAIT_2 timeout; TIME_WAIT is handed
+ * to a compact record (time-wait.ts).
  *
  * Receive (`segmentArrives`) only updates state and marks what must be sent (an ACK,
  * data the window now allows); transmit (`output`) is pulled by the Tcp, one segment
@@ -10,6 +11,7 @@
  */
 import { Packet, GSO_TCPV4 } from '../../packet/packet.js';
 import type { Owner } from '../../packet/owner.js';
+import { CHALLENGE_ACK_INTERVAL_MS, PAWS_IDLE } from './limits.js';
 import { writeU16, writeU32 } from '../../wire/addr.js';
 import { seqAdd, seqGeq, seqGt, seqLeq, seqLt, seqSub } from '../../wire/seq.js';
 import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN } from '../../wire/tcp.js';
@@ -36,8 +38,6 @@ const MIN_MSS = 88;
 
 /** Bytes a timestamp option takes in every segment (NOP, NOP, kind 8, length 10). */
 const TS_LEN = 12;
-/** RFC 7323 §5.5: TS.Recent older than 24 days is invalid (PAWS does not use it). */
-const PAWS_IDLE = 24 * 86_400_000;
 
 const LONG_NONE = 0;
 const LONG_KEEPALIVE = 1;
@@ -50,8 +50,6 @@ export function shiftFor(buffer: number): number {
   return s;
 }
 
-/** Linux's tcp_invalid_ratelimit: at most one challenge or out-of-window ACK per 500 ms. */
-const CHALLENGE_ACK_INTERVAL_MS = 500;
 const NO_BLOCKS = new Uint32Array(0);
 
 export class TcpConnection implements EventTarget {
@@ -361,7 +359,13 @@ export class TcpConnection implements EventTarget {
     return out;
   }
 
+  /** Releases received data nobody read (the stack is torn down). */
+  dropUnread(): void {
+    this.rq.clear();
+  }
+
   private afterRead(): void {
+    if (this.twSlot >= 0 && this.rq.length === 0) this.tcp.holdUnread(this, false);
     if (this.rq.length === 0 && this.peerFin && !this.endDelivered) this.tcp.queueEvent(this, EV_END);
     if (this.rq.length === 0 && this.closePending) {
       this.closePending = false;
@@ -765,7 +769,9 @@ export class TcpConnection implements EventTarget {
       // show that data was lost (Linux: TCPAbortOnData).
       p.release();
       counters.abortOnData++;
-      this.tcp.queueReset(this.localAddress, this.remoteAddress, this.localPort, this.remotePort, this.sndNxt, 0, TCP_RST);
+      // seq = the segment's ACK (checked above to be at most SND.MAX): what the peer
+      // expects, as Linux's tcp_v4_send_reset does; SND.NXT may have gone back after a timeout.
+      this.tcp.queueReset(this.localAddress, this.remoteAddress, this.localPort, this.remotePort, s.ack, 0, TCP_RST);
       this.destroy(null);
       return;
     }
@@ -778,7 +784,7 @@ export class TcpConnection implements EventTarget {
           this.rcvNxt = seqAdd(this.rcvNxt, n);
           this.rq.push(p);
           if (!this.ooo.empty) {
-            this.rcvNxt = this.ooo.drain(this.rcvNxt, this.rq, false);
+            this.rcvNxt = this.ooo.drain(this.rcvNxt, this.rq);
             if (this.ooo.finEnd >= 0 && seqAdd(this.rcvNxt, 1) === this.ooo.finEnd) fin = TCP_FIN;
             if (this.ooo.empty) this.ooo.finEnd = -1;
             this.ackNow(); // filled a gap
@@ -1149,6 +1155,7 @@ export class TcpConnection implements EventTarget {
     if (!this.closeDelivered) tcp.queueEvent(this, EV_CLOSE);
     let wnd = seqSub(this.rcvAdv, this.rcvNxt);
     if (wnd < 0) wnd = 0;
+    const windowField = Math.min(65535, wnd >>> this.rcvScale);
     const slot = tcp.adoptTimeWait(
       this,
       {
@@ -1159,7 +1166,7 @@ export class TcpConnection implements EventTarget {
         sndNxt: this.sndMax,
         rcvNxt: this.rcvNxt,
         rcvWnd: wnd,
-        windowField: Math.min(65535, wnd >>> this.rcvScale),
+        windowField,
         maxSndWnd: this.maxSndWnd,
         tsOk: this.tsOk,
         tsRecent: this.tsRecent,
@@ -1173,10 +1180,12 @@ export class TcpConnection implements EventTarget {
     if (slot >= 0) {
       this.twSlot = slot;
       this.twGen = tcp.timeWait.generation(slot);
+      // Out of the table now: the Tcp remembers it while it holds unread data (a teardown frees it).
+      if (this.rq.length > 0) tcp.holdUnread(this, true);
       return;
     }
     // The TIME_WAIT table is full: close now (as Linux past tcp_max_tw_buckets), ACKing the FIN first.
-    if (this.ackPending) tcp.queueBare(this.localAddress, this.remoteAddress, this.localPort, this.remotePort, this.sndMax, this.rcvNxt, TCP_ACK, Math.min(65535, wnd >>> this.rcvScale), this.tsOk ? this.tsNow(now) : -1, this.tsRecent);
+    if (this.ackPending) tcp.queueBare(this.localAddress, this.remoteAddress, this.localPort, this.remotePort, this.sndMax, this.rcvNxt, TCP_ACK, windowField, this.tsOk ? this.tsNow(now) : -1, this.tsRecent);
     this.destroy(null);
   }
 
@@ -1747,6 +1756,8 @@ export class TcpConnection implements EventTarget {
   // ================================================================ events
 
   dispatchEvents(): void {
+    // Nobody has it yet (accept queue): its events wait for accept(), which queues them again.
+    if (this.inAcceptQueue) return;
     const ev = this.events;
     this.events = 0;
     if (this.closeDelivered) return;

@@ -45,7 +45,7 @@ export interface TcpCounters {
   challengeAcks: number;
   /** Connections reset because data arrived after close() (RFC 1122 §4.2.2.13; Linux TCPAbortOnData). */
   abortOnData: number;
-  /** Challenge ACKs not sent: over the per-connection limit (RFC 5961 §7). */
+  /** Challenge ACKs (and, from TIME_WAIT, ACKs to out-of-window segments) not sent: over the per-connection limit (RFC 5961 §7). */
   challengeAcksLimited: number;
   activeOpens: number;
   passiveOpens: number;

@@ -59,6 +59,8 @@ export class TcpListener implements EventTarget {
     if (c === undefined) return null;
     c.listener = null;
     c.inAcceptQueue = false;
+    // What happened while it waited (data, the peer's FIN) is dispatched now, to whoever took it.
+    if (c.events !== 0) this.tcp.queueEvent(c, 0);
     return c;
   }
 

@@ -152,7 +152,7 @@ export class OutOfOrderQueue {
    * Moves what has become in order at `rcvNxt` into `into`; returns the new rcvNxt.
    * Segments entirely before rcvNxt are dropped.
    */
-  drain(rcvNxt: number, into: InOrderQueue, discard: boolean): number {
+  drain(rcvNxt: number, into: InOrderQueue): number {
     const segs = this.segs;
     let k = 0;
     while (k < segs.length && seqLeq(segs[k]!.seq, rcvNxt)) {
@@ -161,8 +161,7 @@ export class OutOfOrderQueue {
       if (seqGt(s.end, rcvNxt)) {
         s.p.trimFront(seqSub(rcvNxt, s.seq));
         rcvNxt = s.end;
-        if (discard) s.p.release();
-        else into.push(s.p);
+        into.push(s.p);
       } else {
         s.p.release();
       }

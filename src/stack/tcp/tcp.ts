@@ -11,7 +11,7 @@
 import { Packet } from '../../packet/packet.js';
 import { writeU16, writeU32, type Ipv4Address } from '../../wire/addr.js';
 import { pseudoHeaderSum } from '../../wire/checksum.js';
-import { seqAdd, seqGt } from '../../wire/seq.js';
+import { seqAdd } from '../../wire/seq.js';
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../../wire/tcp.js';
 import type { StackEnv } from '../env.js';
 import { L4_HEADROOM, type IcmpErrorInfo, type L4Out, type L4Protocol } from '../l4.js';
@@ -27,12 +27,11 @@ import { BlockPool } from './send-buffer.js';
 import { STATE_NAMES } from './state.js';
 import { ConnectionTable } from './table.js';
 import { TimeWaitTable, type TimeWaitState } from './time-wait.js';
+import { EPHEMERAL_HIGH, EPHEMERAL_LOW } from '../ports.js';
 import { RecordQueue } from './record-queue.js';
 import { COOKIE_VALID, cookieTsOptions, cookieTsVal, SynCookies } from './syn-cookie.js';
 
 export const IPPROTO_TCP = 6;
-const EPHEMERAL_LOW = 32768;
-const EPHEMERAL_HIGH = 60999;
 /** Segments sent without a connection (RSTs, TIME_WAIT ACKs) waiting for pull (bounded; beyond it, dropped and counted). */
 const BARE_QUEUE = 256;
 /** local, remote, local port, remote port, seq, ack, flags (| BARE_TS), window, TSval, TSecr. */
@@ -89,6 +88,8 @@ export class Tcp implements L4Protocol {
   private readonly bare = new RecordQueue(BARE_QUEUE, BARE_FIELDS);
   /** Connections in TIME_WAIT, as compact records. */
   readonly timeWait: TimeWaitTable;
+  /** Connections handed to the TIME_WAIT table with received data not yet read (freed at teardown). */
+  private readonly unread = new Set<TcpConnection>();
 
   constructor(
     readonly env: StackEnv,
@@ -249,8 +250,9 @@ export class Tcp implements L4Protocol {
       if (this.timeWait.size > 0) {
         const tw = this.timeWait.find(dst, s.dstPort, src, s.srcPort);
         if (tw >= 0) {
-          if ((s.flags & (TCP_SYN | TCP_ACK | TCP_RST)) === TCP_SYN && seqGt(s.seq, this.timeWait.rcvNxtOf(tw))) {
-            // RFC 6191-style reuse of a TIME_WAIT 4-tuple by a new SYN with a higher sequence number.
+          if ((s.flags & (TCP_SYN | TCP_ACK | TCP_RST)) === TCP_SYN && this.timeWait.synMayReuse(tw, s, now) && this.findListener(s.dstPort, dst) !== null) {
+            // A new incarnation of the 4-tuple (RFC 6191; Linux's tcp_timewait_state_process):
+            // the record goes only once a listener will take the SYN.
             this.timeWait.remove(tw);
           } else {
             this.timeWait.arrives(tw, s, p.length, now);
@@ -382,6 +384,12 @@ export class Tcp implements L4Protocol {
     this.queueBare(local, remote, localPort, remotePort, seq, ack, flags, 0, -1, 0);
   }
 
+  /** Remembers (or forgets) a connection out of the table that still holds unread data. */
+  holdUnread(c: TcpConnection, hold: boolean): void {
+    if (hold) this.unread.add(c);
+    else this.unread.delete(c);
+  }
+
   /** Queues a segment sent without a connection; `tsVal` < 0: no timestamps option. */
   queueBare(local: number, remote: number, localPort: number, remotePort: number, seq: number, ack: number, flags: number, window: number, tsVal: number, tsEcr: number): void {
     const i = this.bare.push();
@@ -406,7 +414,8 @@ export class Tcp implements L4Protocol {
   /**
    * Takes over `c` as it enters TIME_WAIT: a compact record answers for its 4-tuple
    * from now on (its local port stays in use), and the connection leaves the table.
-   * False when the TIME_WAIT table is full: the caller closes without TIME_WAIT.
+   * Returns the record's slot, or -1 when the TIME_WAIT table is full: the caller
+   * closes without TIME_WAIT.
    */
   adoptTimeWait(c: TcpConnection, state: TimeWaitState, now: number): number {
     const slot = this.timeWait.add(state, now);
@@ -546,6 +555,8 @@ export class Tcp implements L4Protocol {
     for (const list of [...this.listeners.values()]) for (const l of [...list]) l.close();
     for (const c of all) c.destroy(tcpError('ECONNABORTED'));
     this.timeWait.clear();
+    for (const c of this.unread) c.dropUnread();
+    this.unread.clear();
     this.bare.clear();
     this.cookies.clear();
     for (let i = 0; i < this.ready.length; i++) {

@@ -19,11 +19,8 @@ import { seqAdd, seqGeq, seqGt, seqLeq, seqLt, seqSub } from '../../wire/seq.js'
 import type { TcpCounters } from './counters.js';
 import type { SegmentInfo } from './segment.js';
 import { TIME_WAIT } from './state.js';
+import { CHALLENGE_ACK_INTERVAL_MS, PAWS_IDLE } from './limits.js';
 
-/** RFC 7323 §5.5: TS.Recent is invalid after 24 days of idleness. */
-const PAWS_IDLE = 24 * 86_400_000;
-/** RFC 5961 §7: at most one challenge ACK per this many ms per connection. */
-export const CHALLENGE_ACK_INTERVAL_MS = 500;
 
 const INITIAL_CAPACITY = 256;
 
@@ -145,8 +142,15 @@ export class TimeWaitTable {
     return i;
   }
 
-  rcvNxtOf(i: number): number {
-    return this.rcvNxt[i]!;
+  /**
+   * A SYN may start a new incarnation of record `i`'s 4-tuple (RFC 6191, Linux's
+   * tcp_timewait_state_process): PAWS does not reject it, and its sequence number is
+   * past RCV.NXT or (with timestamps) its TSval past TS.Recent.
+   */
+  synMayReuse(i: number, s: SegmentInfo, now: number): boolean {
+    const ts = (this.flags[i]! & 1) !== 0 && s.tsPresent;
+    if (ts && seqLt(s.tsVal, this.tsRecent[i]!) && now - this.tsRecentAt[i]! <= PAWS_IDLE) return false;
+    return seqGt(s.seq, this.rcvNxt[i]!) || (ts && seqGt(s.tsVal, this.tsRecent[i]!));
   }
 
   /** Ends record `i` (expired, reset, reused, or the stack goes). */
@@ -187,7 +191,7 @@ export class TimeWaitTable {
         this.tsRecentAt[i] = now;
       } else {
         c.pawsDrops++;
-        this.ack(i, now);
+        this.limitedAck(i, now);
         return;
       }
     }
@@ -200,9 +204,13 @@ export class TimeWaitTable {
     if (!ok) {
       if (flags & TCP_RST) return;
       // A retransmitted FIN: our ACK was lost; ack again and wait 2·MSL more (as Linux).
-      if (flags & TCP_FIN) this.restart(i, now + this.duration[i]!);
       if (!(segLen <= 1 && seq === seqAdd(rcvNxt, -1))) c.drops.outOfWindow++;
-      this.ack(i, now);
+      if (flags & TCP_FIN) {
+        this.restart(i, now + this.duration[i]!);
+        this.ack(i, now);
+      } else {
+        this.limitedAck(i, now);
+      }
       return;
     }
     // RFC 7323 §4.3: TS.Recent from an acceptable segment (Last.ACK.sent is RCV.NXT here).
@@ -212,7 +220,7 @@ export class TimeWaitTable {
     }
     if (flags & TCP_RST) {
       // RFC 5961 §3: only an exact match resets; any other in-window RST gets a challenge ACK.
-      if (seq !== rcvNxt) this.challengeAck(i, now);
+      if (seq !== rcvNxt) this.limitedAck(i, now, true);
       else {
         c.resetsReceived++;
         this.remove(i);
@@ -221,7 +229,7 @@ export class TimeWaitTable {
     }
     if (flags & TCP_SYN) {
       // RFC 5961 §4 (a SYN that may start a new incarnation was taken before this).
-      this.challengeAck(i, now);
+      this.limitedAck(i, now, true);
       return;
     }
     if (!(flags & TCP_ACK)) return;
@@ -229,7 +237,7 @@ export class TimeWaitTable {
     const snd = this.sndNxt[i]!;
     if (seqGt(s.ack, snd) || seqLt(s.ack, seqSub(snd, this.maxSndWnd[i]! + 1))) {
       c.drops.badAck++;
-      this.ack(i, now);
+      this.limitedAck(i, now);
       return;
     }
     // A FIN again (RFC 9293: "Acknowledge it, and restart the 2 MSL timeout").
@@ -239,13 +247,18 @@ export class TimeWaitTable {
     }
   }
 
-  private challengeAck(i: number, now: number): void {
+  /**
+   * An ACK to an invalid segment (a challenge ACK, RFC 5961; or out of window, PAWS, a
+   * bad ACK): at most one per CHALLENGE_ACK_INTERVAL_MS per record, as Linux limits
+   * them (tcp_timewait_check_oow_rate_limit), so a flood gets few answers.
+   */
+  private limitedAck(i: number, now: number, challenge = false): void {
     if (now - this.lastChallenge[i]! < CHALLENGE_ACK_INTERVAL_MS) {
       this.counters.challengeAcksLimited++;
       return;
     }
     this.lastChallenge[i] = now;
-    this.counters.challengeAcks++;
+    if (challenge) this.counters.challengeAcks++;
     this.ack(i, now);
   }
 
