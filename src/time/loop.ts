@@ -27,6 +27,8 @@ export class EventLoop {
   private running = false;
   private sleeping: NodeJS.Timeout | null = null;
   private immediate: NodeJS.Immediate | null = null;
+  /** wake() was called since the last pass began: there may be work no pollable announces. */
+  private woken = false;
 
   constructor(
     readonly clock: Clock,
@@ -46,6 +48,7 @@ export class EventLoop {
 
   /** One pass at the current time: due timers, then every pollable. Returns the work done. */
   runOnce(): number {
+    this.woken = false;
     const now = this.clock.now();
     let work = this.timers.runDue(now);
     for (let i = 0; i < this.pollables.length; i++) work += this.pollables[i]!.poll(now);
@@ -76,6 +79,8 @@ export class EventLoop {
       passes++;
       if (this.runOnce() > 0) continue;
       if (options.done?.()) return passes;
+      // Something was handed work (e.g. by the caller's done()): one more pass at this time.
+      if (this.woken) continue;
       const next = this.nextEventAt();
       if (next === Infinity || next > until) {
         if (until !== Infinity && until > clock.now()) clock.advanceTo(until);
@@ -102,6 +107,7 @@ export class EventLoop {
 
   /** Outside input arrived (a readable fd, an application call): run a pass soon. */
   wake(): void {
+    this.woken = true;
     if (!this.running || this.immediate) return;
     if (this.sleeping) {
       clearTimeout(this.sleeping);

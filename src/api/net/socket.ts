@@ -359,8 +359,8 @@ export class Socket extends Duplex {
         continue;
       }
       if (progress) this.#idle.touch();
-      // 0 with room in the send buffer: the connection takes no more data (reset, closed).
-      if (conn.writableLength < conn.opts.sendBuffer) {
+      // 0 and no longer writable: the connection takes no more data (reset, closed).
+      if (!conn.acceptsWrites) {
         this.#pending = null;
         w.cb(this.#held !== null ? this.#takeHeld('write') : errnoException('EPIPE', 'write'));
       }

@@ -2,7 +2,8 @@
  * The zero-copy completion API (libVMA's SocketXtreme, in TypeScript): the application
  * polls for completions instead of taking a callback per event, receives data as the
  * receive frames it came in (no copy; it releases them), and hands over the buffers it
- * sends (no copy; they come back in a 'sent' completion once acknowledged).
+ * sends (no copy; they come back in a 'sent' completion once acknowledged, or once the
+ * connection is gone).
  *
  *   const cq = new CompletionQueue(stack);
  *   cq.listen(11211);
@@ -32,9 +33,12 @@ export interface Completion {
   socket: ZcSocket;
   /** 'accepted': the listener it came from. */
   listener: ZcListener | null;
-  /** 'data': received bytes, as the receive frames hold them; release with `cq.release()`. */
+  /**
+   * 'data': received bytes, as the receive frames hold them — read-only (on a memory
+   * link they may be the sender's own memory); release with `cq.release()`.
+   */
   data: Packet | null;
-  /** 'sent': the buffer given to send(), acknowledged and the application's again. */
+  /** 'sent': the buffer given to send(), the application's again: acknowledged, or the connection is gone. */
   buffer: Uint8Array | null;
   /** 'closed': why (null: a clean close). */
   error: TcpError | null;
@@ -43,7 +47,8 @@ export interface Completion {
 export interface CompletionQueueOptions {
   /**
    * Received packets the application may hold (taken in 'data' completions, not yet
-   * released) before data is left in TCP, whose window then closes (default 2048).
+   * released) before data is left in TCP, whose window then closes (default 1024:
+   * well below a device's receive pool, so a slow application cannot empty it).
    * Counted in packets: they are what holds receive frames.
    */
   maxHeld?: number;
@@ -63,8 +68,6 @@ export class ZcSocket {
   flags = 0;
   /** @internal */
   queued = false;
-  /** @internal 'end' delivered: no more data follows. */
-  ended = false;
   /** @internal */
   closeError: TcpError | null = null;
 
@@ -180,7 +183,7 @@ export class CompletionQueue implements EventTarget {
     readonly stack: Stack,
     options: CompletionQueueOptions = {},
   ) {
-    this.maxHeld = options.maxHeld ?? 2048;
+    this.maxHeld = options.maxHeld ?? 1024;
     if (!(Number.isInteger(this.maxHeld) && this.maxHeld > 0)) throw new RangeError(`maxHeld must be a positive integer, got ${this.maxHeld}`);
   }
 
@@ -230,6 +233,10 @@ export class CompletionQueue implements EventTarget {
     if (this.sentHead === this.sent.length) {
       this.sent.length = 0;
       this.sentHead = 0;
+    } else if (this.sentHead > 1024 && this.sentHead * 2 > this.sent.length) {
+      // Polled with a small `max` while sends complete: drop what was taken.
+      this.sent.splice(0, this.sentHead);
+      this.sentHead = 0;
     }
     // New connections.
     while (n < max && this.listenersReady > 0) {
@@ -257,7 +264,13 @@ export class CompletionQueue implements EventTarget {
       }
       if (f & F_READABLE) {
         if (this.held >= this.maxHeld) {
-          // The application holds enough: the data stays in TCP (whose window closes) until a release.
+          // The application holds enough: the data stays in TCP (whose window closes)
+          // until a release; 'writable' still comes (end and closed wait for the data).
+          if (f & F_WRITABLE) {
+            s.flags &= ~F_WRITABLE;
+            this.fill(n++, 'writable', s, null, null, null, null);
+            continue;
+          }
           this.pendingRequeue.add(s);
           this.dequeue();
           continue;
@@ -277,7 +290,6 @@ export class CompletionQueue implements EventTarget {
       }
       if (s.flags & F_END && c.readableLength === 0) {
         s.flags &= ~F_END;
-        s.ended = true;
         this.fill(n++, 'end', s, null, null, null, null);
         continue;
       }

@@ -24,7 +24,7 @@ import { InOrderQueue, OOO_FULL, OutOfOrderQueue } from './recv-queue.js';
 import { RttEstimator } from './rtt.js';
 import { SACK_BLOCK_BAD, SackScoreboard } from './sack.js';
 import { finishSegmentChecksum, type SegmentInfo } from './segment.js';
-import { SendBuffer } from './send-buffer.js';
+import { BLOCK_OVERHEAD, SendBuffer } from './send-buffer.js';
 import {
   CLOSE_WAIT, CLOSED, CLOSING, ESTABLISHED, FIN_WAIT_1, FIN_WAIT_2, LAST_ACK, STATE_NAMES, SYN_RECEIVED, SYN_SENT, TIME_WAIT,
   type TcpStateName,
@@ -295,6 +295,12 @@ export class TcpConnection implements EventTarget {
     return { send: this.sndScale, receive: this.rcvScale };
   }
 
+  /** Whether the connection still takes data to send (not shut down for writing, reset or closed). */
+  get acceptsWrites(): boolean {
+    const st = this.state;
+    return !this.finQueued && (st === ESTABLISHED || st === CLOSE_WAIT || st === SYN_SENT || st === SYN_RECEIVED);
+  }
+
   /**
    * Copies up to free send-buffer space from `bytes` into the send buffer; returns how
    * many bytes it took (0 when full: back pressure, `onWritable` follows; 0 also once
@@ -303,7 +309,7 @@ export class TcpConnection implements EventTarget {
   write(bytes: Uint8Array, offset = 0, length = bytes.length - offset): number {
     const st = this.state;
     if (this.finQueued || !(st === ESTABLISHED || st === CLOSE_WAIT || st === SYN_SENT || st === SYN_RECEIVED)) return 0;
-    const free = this.opts.sendBuffer - this.sbuf.length;
+    const free = this.opts.sendBuffer - this.sbuf.charge;
     const n = length < free ? length : free;
     if (n < length) this.wantWritable = true;
     if (n <= 0) return 0;
@@ -323,7 +329,9 @@ export class TcpConnection implements EventTarget {
   writeOwned(bytes: Uint8Array, owner: Owner): boolean {
     const st = this.state;
     if (this.finQueued || !(st === ESTABLISHED || st === CLOSE_WAIT || st === SYN_SENT || st === SYN_RECEIVED)) return false;
-    if (bytes.length > this.opts.sendBuffer - this.sbuf.length) {
+    // A buffer larger than the whole send buffer is taken when the buffer is empty (it
+    // could never fit otherwise, and nothing would ever say 'writable').
+    if (this.sbuf.length > 0 && bytes.length + BLOCK_OVERHEAD > this.opts.sendBuffer - this.sbuf.charge) {
       this.wantWritable = true;
       return false;
     }
@@ -964,7 +972,7 @@ export class TcpConnection implements EventTarget {
       timers.arm(this.rtxTimer, now + this.rtt.rto);
     }
     if (this.wantWritable) {
-      const free = this.opts.sendBuffer - this.sbuf.length;
+      const free = this.opts.sendBuffer - this.sbuf.charge;
       if (free >= this.opts.sendBuffer >>> 2 || this.sbuf.length === 0) {
         this.wantWritable = false;
         this.tcp.queueEvent(this, EV_WRITABLE);

@@ -12,6 +12,12 @@ import type { Owner } from '../../packet/owner.js';
 
 export const SMALL_BLOCK = 4096;
 export const LARGE_BLOCK = 65536;
+/**
+ * What each block counts against the send-buffer limit beyond its bytes (as Linux
+ * counts an skb's truesize): many small entries (a copy after every zero-copy send)
+ * cannot hold memory far past the limit.
+ */
+export const BLOCK_OVERHEAD = 256;
 
 /** Free blocks shared by the connections of one Tcp instance (bounded). */
 export class BlockPool {
@@ -66,13 +72,19 @@ export class SendBuffer {
 
   constructor(private readonly pool: BlockPool) {}
 
-  /** Copies `len` bytes of `src` from `off` in. The caller checks the limit. */
+  /** What the buffer counts against its limit: its bytes and an overhead per block. */
+  get charge(): number {
+    return this.length + this.blocks.length * BLOCK_OVERHEAD;
+  }
+
+  /** Copies `len` bytes of `src` from `off` in. The caller checks the limit (`charge`). */
   write(src: Uint8Array, off: number, len: number): void {
     while (len > 0) {
       const last = this.arrays.length - 1;
       let n = last < 0 || this.lastOwned ? 0 : this.arrays[last]!.length - this.tail;
       if (n === 0) {
-        const size = this.blocks.length === 0 && len <= SMALL_BLOCK ? SMALL_BLOCK : LARGE_BLOCK;
+        // A small write gets a small block (an empty buffer, or after a zero-copy entry).
+        const size = len <= SMALL_BLOCK && (this.blocks.length === 0 || this.lastOwned) ? SMALL_BLOCK : LARGE_BLOCK;
         const bytes = this.pool.take(size);
         this.push(bytes, Packet.wrap(bytes, 0, bytes.length, new BlockOwner(this.pool, bytes)), 0, false);
         n = size;
