@@ -5,7 +5,7 @@
  * (exact), above it each power of two is cut into 2^(precisionBits-1) equal buckets, so
  * a bucket is never wider than 2^-(precisionBits-1) of the values in it (precisionBits
  * 8, the default: 0.8%). The counts live in one typed array sized by `highest` at
- * construction: memory does not grow with what is recorded (1 hour in µs: 3,328 buckets,
+ * construction: memory does not grow with what is recorded (1 hour in µs: 3,287 buckets,
  * 26 KiB).
  * Values above `highest` are counted in the top bucket (and in `clamped`).
  *

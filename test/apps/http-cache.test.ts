@@ -30,7 +30,8 @@ test('file cache: at most maxBytes in all, least recently used out first; big fi
 
 test('http app: a small file changed on disk is served anew once its cache entry is older than maxAgeMs', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'shoal-cache-'));
-  const server = http.createServer(createHttpHandler({ root: dir, fileCache: { maxAgeMs: 100 } }));
+  let clock = 0;
+  const server = http.createServer(createHttpHandler({ root: dir, fileCache: { maxAgeMs: 100, now: () => clock } }));
   try {
     writeFileSync(join(dir, 'v.txt'), 'one');
     server.listen(0, '127.0.0.1');
@@ -43,8 +44,9 @@ test('http app: a small file changed on disk is served anew once its cache entry
     };
     assert.equal(await get(), 'one');
     writeFileSync(join(dir, 'v.txt'), 'two!');
+    clock = 99;
     assert.equal(await get(), 'one', 'from the cache within maxAgeMs');
-    await new Promise((r) => setTimeout(r, 150));
+    clock = 100;
     assert.equal(await get(), 'two!', 'looked up again after maxAgeMs');
   } finally {
     server.close();

@@ -60,6 +60,14 @@ export class IdleTimer {
       this.env.timers.arm(this.timer, due);
       return;
     }
-    this.onIdle();
+    try {
+      this.onIdle();
+    } catch (e) {
+      // A throwing 'timeout' listener must not cut the loop's timer pass short for every
+      // host on it: report it as Node does an emitter's.
+      queueMicrotask(() => {
+        throw e;
+      });
+    }
   }
 }

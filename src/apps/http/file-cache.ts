@@ -21,12 +21,15 @@ export interface FileCacheOptions {
   maxFileBytes?: number;
   /** All entries together (bytes, default 16 MiB). */
   maxBytes?: number;
+  /** The clock entries age by (ms; default performance.now). */
+  now?: () => number;
 }
 
 export class FileCache {
   readonly maxAgeMs: number;
   readonly maxFileBytes: number;
   readonly maxBytes: number;
+  readonly now: () => number;
   /** By request path; a Map iterates in insertion order, so re-inserting on a hit keeps it LRU. */
   private readonly entries = new Map<string, CachedFile>();
   private bytes = 0;
@@ -35,6 +38,7 @@ export class FileCache {
     this.maxAgeMs = options.maxAgeMs ?? 1000;
     this.maxFileBytes = options.maxFileBytes ?? 256 * 1024;
     this.maxBytes = options.maxBytes ?? 16 * 1024 * 1024;
+    this.now = options.now ?? (() => performance.now());
   }
 
   /** Bytes held. */

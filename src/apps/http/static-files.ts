@@ -75,7 +75,7 @@ function writeFileHead(res: ServerResponse, path: string, size: number, mtime: D
 export async function serveStatic(folder: StaticFolder, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const path = resolveInside(folder.root, req.url ?? '/');
   const cache = folder.cache;
-  const now = performance.now();
+  const now = cache !== null ? cache.now() : 0;
   const cached = path === null || cache === null ? null : cache.get(path, now);
   if (cached !== null) {
     writeFileHead(res, cached.path, cached.body.length, cached.mtime);

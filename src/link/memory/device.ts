@@ -311,6 +311,8 @@ export class MemoryDevice implements Device, QueueOwner {
     const pool = p.pool;
     if (f.refs !== 1 || q.rx.full || pool === null || pool.available * 2 < pool.slotCount) return false;
     if (f.csumStart >= 0 && f.csumStart !== f.l4Off) return false;
+    // A checksum to verify here is summed over one contiguous frame (finishRx).
+    if (f.csumStart < 0 && p.fragmentCount > 1) return false;
     if (f.length > this.features.mtu + f.ethLen) return false;
     f.handOff();
     const b = p.bufs[0]!;
