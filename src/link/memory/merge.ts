@@ -54,6 +54,7 @@ export class LroMerger {
 
   /** Merges in place; returns the new number of packets in `burst`. */
   merge(burst: Packet[], count: number): number {
+    if (count < 2) return count; // nothing to merge with
     this.open = 0;
     this.oldest = 0;
     let out = 0;
