@@ -88,3 +88,17 @@ export function evenRssTable(queues: number): Uint8Array {
   for (let i = 0; i < RSS_TABLE_SIZE; i++) t[i] = i % queues;
   return t;
 }
+
+/** The stats of `queues` added up (a device's totals). */
+export function sumQueueStats(queues: readonly { readonly stats: QueueStats }[]): QueueStats {
+  const t = newQueueStats();
+  for (const q of queues) {
+    t.rxFrames += q.stats.rxFrames;
+    t.rxBytes += q.stats.rxBytes;
+    t.txFrames += q.stats.txFrames;
+    t.txBytes += q.stats.txBytes;
+    t.rxDrops += q.stats.rxDrops;
+    t.txDrops += q.stats.txDrops;
+  }
+  return t;
+}

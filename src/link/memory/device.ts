@@ -23,7 +23,7 @@ import { FramePool } from '../../packet/pool.js';
 import { writeU16 } from '../../wire/addr.js';
 import type { MacAddress } from '../../wire/addr.js';
 import { DEFAULT_RSS_KEY, type ToeplitzHasher } from '../../wire/toeplitz.js';
-import { evenRssTable, newQueueStats, RSS_TABLE_SIZE, type Device, type DeviceFeatures, type QueueStats } from '../device.js';
+import { evenRssTable, sumQueueStats, RSS_TABLE_SIZE, type Device, type DeviceFeatures, type QueueStats } from '../device.js';
 import { Frame, FRAME_MALFORMED, FRAME_OK, FRAME_OVERSIZE, type TxSegmentCounters } from './frame.js';
 import { IPPROTO_UDP as PROTO_UDP } from '../../wire/ipv4.js';
 import { LroMerger } from './merge.js';
@@ -172,16 +172,7 @@ export class MemoryDevice implements Device, QueueOwner {
 
   /** The queues' stats added up. */
   totals(): QueueStats {
-    const t = newQueueStats();
-    for (const q of this.queues) {
-      t.rxFrames += q.stats.rxFrames;
-      t.rxBytes += q.stats.rxBytes;
-      t.txFrames += q.stats.txFrames;
-      t.txBytes += q.stats.txBytes;
-      t.rxDrops += q.stats.rxDrops;
-      t.txDrops += q.stats.txDrops;
-    }
-    return t;
+    return sumQueueStats(this.queues);
   }
 
   /** A super-frame reaches this device whole (else it arrives as its segments). */

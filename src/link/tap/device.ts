@@ -17,7 +17,7 @@ import { closeSync } from 'node:fs';
 import { FramePool } from '../../packet/pool.js';
 import type { MacAddress } from '../../wire/addr.js';
 import { DEFAULT_RSS_KEY } from '../../wire/toeplitz.js';
-import { evenRssTable, newQueueStats, type Device, type DeviceFeatures, type QueueStats } from '../device.js';
+import { evenRssTable, sumQueueStats, type Device, type DeviceFeatures, type QueueStats } from '../device.js';
 import type { EventLoop } from '../../time/loop.js';
 import { tapOpenError, TapError } from './errors.js';
 import { loadTapAddon, type TapAddon } from './native.js';
@@ -158,16 +158,7 @@ export class TapDevice implements Device {
 
   /** The queues' stats added up. */
   totals(): QueueStats {
-    const t = newQueueStats();
-    for (const q of this.queues) {
-      t.rxFrames += q.stats.rxFrames;
-      t.rxBytes += q.stats.rxBytes;
-      t.txFrames += q.stats.txFrames;
-      t.txBytes += q.stats.txBytes;
-      t.rxDrops += q.stats.rxDrops;
-      t.txDrops += q.stats.txDrops;
-    }
-    return t;
+    return sumQueueStats(this.queues);
   }
 
   /** The queues' counters added up (errno fields: the last one any queue saw). */
