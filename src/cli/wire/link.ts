@@ -1,0 +1,88 @@
+/**
+ * What `shoal serve` and `shoal ping` run on: a Shoal host on a real link (`--link
+ * tap:NAME` — the TAP interface NAME, created or attached to; the kernel is the other
+ * end), with `--ip ADDR/PREFIX`, an optional `--gateway`, and an optional pcap capture.
+ * Every failure to set it up is one line (a UsageError for a bad flag; the TAP's own
+ * one-line errors for privilege, a missing /dev/net/tun or a busy device).
+ */
+import type { ParseArgsConfig } from 'node:util';
+import { Host } from '../../api/host.js';
+import { CaptureDevice } from '../../link/capture.js';
+import type { Device } from '../../link/device.js';
+import { PcapWriter } from '../../link/pcap.js';
+import { TapDevice } from '../../link/tap/device.js';
+import { parseCidr } from '../../stack/stack.js';
+import { RealClock } from '../../time/clock.js';
+import { EventLoop } from '../../time/loop.js';
+import { parseIpv4 } from '../../wire/addr.js';
+import { UsageError } from '../usage.js';
+
+export const LINK_OPTIONS: NonNullable<ParseArgsConfig['options']> = {
+  link: { type: 'string' },
+  ip: { type: 'string' },
+  gateway: { type: 'string' },
+  pcap: { type: 'string' },
+};
+
+export const LINK_HELP = `  --link tap:NAME  the TAP interface NAME (created, or attached to if it exists; needs
+                   CAP_NET_ADMIN); configure its kernel side with ip(8)
+  --ip A.B.C.D/N   Shoal's address and prefix length on the link
+  --gateway A.B.C.D  where other networks are (default: none)
+  --pcap FILE      capture Shoal's frames to FILE (pcap)`;
+
+export interface WiredHost {
+  readonly host: Host;
+  readonly loop: EventLoop;
+  readonly tap: TapDevice;
+  readonly label: string;
+  /** Stops everything: the host, the loop, the capture (flushed), the TAP. */
+  close(): Promise<void>;
+}
+
+export function openWiredHost(values: Record<string, string | boolean | undefined>, seed = 1): WiredHost {
+  const link = values['link'];
+  if (typeof link !== 'string') throw new UsageError('--link is required (e.g. --link tap:shoal0)');
+  const m = /^tap:(.+)$/.exec(link);
+  if (m === null) throw new UsageError(`--link takes tap:NAME, got '${link}'`);
+  const ipText = values['ip'];
+  if (typeof ipText !== 'string') throw new UsageError('--ip is required (e.g. --ip 10.77.0.2/24)');
+  let address: string;
+  try {
+    const { address: a, prefix } = parseCidr(ipText);
+    if (a === 0) throw new Error('0.0.0.0');
+    address = `${ipText.split('/')[0]}/${prefix}`;
+  } catch {
+    throw new UsageError(`--ip takes an address with a prefix length (e.g. 10.77.0.2/24), got '${ipText}'`);
+  }
+  const gw = values['gateway'];
+  if (gw !== undefined) {
+    try {
+      parseIpv4(String(gw));
+    } catch {
+      throw new UsageError(`--gateway takes an IPv4 address, got '${String(gw)}'`);
+    }
+  }
+  const tap = TapDevice.open({ name: m[1]! });
+  const loop = new EventLoop(new RealClock());
+  tap.attach(loop);
+  let device: Device = tap;
+  let pcap: PcapWriter | null = null;
+  if (typeof values['pcap'] === 'string') {
+    pcap = PcapWriter.toFile(values['pcap'], loop.clock.epochMs);
+    device = new CaptureDevice(tap, pcap, loop.clock);
+  }
+  const host = new Host({ device, address, gateway: typeof gw === 'string' ? gw : undefined, loop, seed });
+  loop.start();
+  return {
+    host,
+    loop,
+    tap,
+    label: `${link} ${address}`,
+    async close() {
+      host.close();
+      loop.stop();
+      tap.close();
+      pcap?.close();
+    },
+  };
+}

@@ -1,0 +1,148 @@
+/**
+ * `shoal serve` and `shoal ping` on a TAP link against the Linux kernel, in a network
+ * namespace this test creates (10.77.0.1/24 kernel side, 10.77.0.2/24 Shoal), deleted
+ * at the end also on failure. The CLI process creates the TAP; the test moves its kernel
+ * side into the namespace (the CLI's fd keeps working) and talks to Shoal from there.
+ */
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { requireTap } from '../link/tap-netns.js';
+import { hasCommand } from '../support/require.js';
+
+const run = promisify(execFile);
+const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'cli', 'main.js');
+
+/** A namespace and a TAP name; the CLI child is started by `start`, everything undone by `close`. */
+class World {
+  readonly ns = `shoal-cli-${randomBytes(4).toString('hex')}`;
+  readonly tap = `shcli${randomBytes(4).toString('hex')}`;
+  readonly children: ChildProcess[] = [];
+  output = '';
+
+  async open(): Promise<void> {
+    await run('ip', ['netns', 'add', this.ns]);
+    await run('ip', ['netns', 'exec', this.ns, 'sh', '-c', 'echo 1 > /proc/sys/net/ipv6/conf/all/disable_ipv6; echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6']);
+    await run('ip', ['-n', this.ns, 'link', 'set', 'lo', 'up']);
+  }
+
+  /** Starts `shoal ...args`; resolves once its output matches `ready`. */
+  start(args: string[], ready: RegExp): Promise<ChildProcess> {
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.children.push(child);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no '${ready}' in: ${this.output}`)), 10_000);
+      const seen = (d: Buffer): void => {
+        this.output += d.toString();
+        if (ready.test(this.output)) {
+          clearTimeout(timer);
+          resolve(child);
+        }
+      };
+      child.stdout!.on('data', seen);
+      child.stderr!.on('data', seen);
+      child.once('exit', (code) => reject(new Error(`shoal exited (${code}): ${this.output}`)));
+    });
+  }
+
+  /** The TAP the CLI created goes into the namespace with the kernel's address. */
+  async plugIn(): Promise<void> {
+    await run('ip', ['link', 'set', this.tap, 'netns', this.ns]);
+    await run('ip', ['-n', this.ns, 'addr', 'add', '10.77.0.1/24', 'dev', this.tap]);
+    await run('ip', ['-n', this.ns, 'link', 'set', this.tap, 'up']);
+  }
+
+  exec(cmd: string, args: string[]): Promise<{ stdout: string }> {
+    return run('ip', ['netns', 'exec', this.ns, cmd, ...args], { timeout: 20_000 });
+  }
+
+  async close(): Promise<void> {
+    for (const c of this.children) {
+      if (c.pid !== undefined && c.exitCode === null && c.signalCode === null) {
+        process.kill(c.pid, 'SIGKILL');
+        await new Promise((r) => c.once('exit', r));
+      }
+    }
+    await run('ip', ['netns', 'del', this.ns]).catch(() => {});
+    // A TAP that no fd holds goes away; check nothing of ours is left.
+    const { stdout } = await run('ip', ['-o', 'link', 'show']);
+    assert.ok(!stdout.includes(this.tap), `interface ${this.tap} left behind`);
+  }
+}
+
+async function withWorld(t: TestContext, commands: string[], fn: (w: World) => Promise<void>): Promise<void> {
+  if (!requireTap(t, ...commands)) return;
+  const w = new World();
+  try {
+    await w.open();
+    await fn(w);
+  } finally {
+    await w.close();
+  }
+}
+
+test('shoal serve http on a TAP: curl from the kernel gets the file, ping gets replies, Ctrl-C stops it cleanly', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'shoal-serve-test-'));
+  try {
+    writeFileSync(join(dir, 'hello.txt'), 'hello from shoal serve\n');
+    await withWorld(t, ['curl', 'ping'], async (w) => {
+      const pcap = join(dir, 'serve.pcap');
+      const child = await w.start(['serve', 'http', '--link', `tap:${w.tap}`, '--ip', '10.77.0.2/24', '--root', dir, '--stats', '--pcap', pcap], /shoal serve: http on 10\.77\.0\.2:80/);
+      await w.plugIn();
+      const { stdout } = await w.exec('curl', ['-sS', '--max-time', '10', 'http://10.77.0.2/hello.txt']);
+      assert.equal(stdout, 'hello from shoal serve\n');
+      const ping = await w.exec('ping', ['-c', '2', '-W', '2', '10.77.0.2']);
+      assert.match(ping.stdout, /2 received/);
+      await new Promise((r) => setTimeout(r, 1100)); // one --stats line
+      const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+      process.kill(child.pid!, 'SIGINT');
+      assert.equal(await exited, 0, w.output);
+      assert.match(w.output, /shoal serve: stopped/);
+      assert.match(w.output, /rx \d+ frames \d+ B, tx \d+ frames/, 'a --stats line');
+      // The capture was flushed at Ctrl-C: tshark finds the HTTP exchange in it.
+      if (hasCommand('tshark')) {
+        const { stdout: http } = await run('tshark', ['-r', pcap, '-Y', 'http.request', '-T', 'fields', '-e', 'http.request.uri'], { timeout: 60_000 });
+        assert.match(http, /\/hello\.txt/);
+      }
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('shoal ping on a TAP: replies from the kernel, with ping(8)\'s summary', async (t) => {
+  await withWorld(t, [], async (w) => {
+    const child = await w.start(['ping', '10.77.0.1', '--link', `tap:${w.tap}`, '--ip', '10.77.0.2/24', '--count', '4', '--interval', '0.5'], /^PING 10\.77\.0\.1/m);
+    await w.plugIn();
+    const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    // The first request may go before the kernel side is up; the later ones are answered.
+    const received = Number(/(\d+) received/.exec(w.output)?.[1] ?? -1);
+    assert.ok(received >= 2, w.output);
+    assert.equal(code, 0, w.output);
+  });
+});
+
+test('shoal serve/ping: bad flags and a missing link get one line and exit code 2', async () => {
+  for (const [args, pattern] of [
+    [['serve', 'http', '--ip', '10.0.0.1/24'], /--link is required/],
+    [['serve', 'ftp', '--link', 'tap:x', '--ip', '10.0.0.1/24'], /serve takes one of echo, http, memcached/],
+    [['serve', 'echo', '--link', 'eth0', '--ip', '10.0.0.1/24'], /--link takes tap:NAME/],
+    [['serve', 'echo', '--link', 'tap:x', '--ip', '10.0.0.1'], /--ip takes an address with a prefix length/],
+    [['ping', 'example.com', '--link', 'tap:x', '--ip', '10.0.0.1/24'], /ping takes an IPv4 address/],
+    [['ping', '10.0.0.2', '--link', 'tap:x', '--ip', '10.0.0.1/24', '--count', 'x'], /--count takes a whole number/],
+  ] as const) {
+    const r = await run(process.execPath, [CLI, ...args]).then(
+      () => ({ code: 0, err: '' }),
+      (e: { code: number; stderr: string }) => ({ code: e.code, err: e.stderr }),
+    );
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.err}`);
+    assert.match(r.err, pattern);
+    assert.equal(r.err.trim().split('\n').length, 1, r.err);
+  }
+});
