@@ -146,3 +146,34 @@ test('shoal serve/ping: bad flags and a missing link get one line and exit code 
     assert.equal(r.err.trim().split('\n').length, 1, r.err);
   }
 });
+
+test('shoal serve memcached on a TAP: memccapable -a (libmemcached-tools) passes every text-protocol test from the kernel side', async (t) => {
+  await withWorld(t, ['memccapable'], async (w) => {
+    await w.start(['serve', 'memcached', '--link', `tap:${w.tap}`, '--ip', '10.77.0.2/24'], /shoal serve: memcached on 10\.77\.0\.2:11211/);
+    await w.plugIn();
+    const { stdout } = await w.exec('memccapable', ['-a', '-h', '10.77.0.2', '-p', '11211', '-t', '10']);
+    assert.match(stdout, /All tests passed/, stdout);
+    assert.doesNotMatch(stdout, /\[fail\]/);
+  });
+});
+
+test('shoal serve http on a TAP: a 10 MB POST /echo with curl comes back unchanged', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'shoal-serve-post-'));
+  try {
+    const body = join(dir, 'body.bin');
+    const data = Buffer.alloc(10 << 20);
+    for (let i = 0; i < data.length; i++) data[i] = (i * 131 + (i >>> 10)) & 0xff;
+    writeFileSync(body, data);
+    await withWorld(t, ['curl', 'sha256sum'], async (w) => {
+      await w.start(['serve', 'http', '--link', `tap:${w.tap}`, '--ip', '10.77.0.2/24', '--root', dir], /shoal serve: http on/);
+      await w.plugIn();
+      const out = join(dir, 'echoed.bin');
+      await w.exec('curl', ['-sS', '--max-time', '60', '--data-binary', `@${body}`, '-H', 'Content-Type: application/octet-stream', '-o', out, 'http://10.77.0.2/echo']);
+      const { stdout } = await run('sha256sum', [body, out]);
+      const [a, b] = stdout.trim().split('\n').map((l) => l.split(' ')[0]);
+      assert.equal(b, a, 'the echo has the same SHA-256');
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
