@@ -109,6 +109,8 @@ test('shoal serve http on a TAP: curl from the kernel gets the file, ping gets r
       if (hasCommand('tshark')) {
         const { stdout: http } = await run('tshark', ['-r', pcap, '-Y', 'http.request', '-T', 'fields', '-e', 'http.request.uri'], { timeout: 60_000 });
         assert.match(http, /\/hello\.txt/);
+        const { stdout: malformed } = await run('tshark', ['-r', pcap, '-Y', '_ws.malformed || _ws.expert.severity == error'], { timeout: 60_000 });
+        assert.equal(malformed.trim(), '', 'no malformed packet in the capture');
       }
     });
   } finally {
