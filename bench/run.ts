@@ -10,9 +10,10 @@ import { foundationBenchmarks } from './foundation.js';
 import { linkBenchmarks } from './link.js';
 import { stackBenchmarks } from './stack.js';
 import { apiBenchmarks } from './api.js';
+import { tapBenchmarks } from './tap.js';
 import { printTable, type BenchRow } from './harness.js';
 
-const rows: BenchRow[] = [...foundationBenchmarks(), ...(await linkBenchmarks()), ...(await stackBenchmarks()), ...(await apiBenchmarks())];
+const rows: BenchRow[] = [...foundationBenchmarks(), ...(await linkBenchmarks()), ...(await stackBenchmarks()), ...(await apiBenchmarks()), ...(await tapBenchmarks())];
 printTable(rows);
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
