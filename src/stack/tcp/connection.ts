@@ -307,8 +307,8 @@ export class TcpConnection implements EventTarget {
    * the connection is shut down for writing or closed).
    */
   write(bytes: Uint8Array, offset = 0, length = bytes.length - offset): number {
+    if (!this.acceptsWrites) return 0;
     const st = this.state;
-    if (this.finQueued || !(st === ESTABLISHED || st === CLOSE_WAIT || st === SYN_SENT || st === SYN_RECEIVED)) return 0;
     const free = this.opts.sendBuffer - this.sbuf.charge;
     const n = length < free ? length : free;
     if (n < length) this.wantWritable = true;
@@ -327,8 +327,8 @@ export class TcpConnection implements EventTarget {
    * longer sends.
    */
   writeOwned(bytes: Uint8Array, owner: Owner): boolean {
+    if (!this.acceptsWrites) return false;
     const st = this.state;
-    if (this.finQueued || !(st === ESTABLISHED || st === CLOSE_WAIT || st === SYN_SENT || st === SYN_RECEIVED)) return false;
     // A buffer larger than the whole send buffer is taken when the buffer is empty (it
     // could never fit otherwise, and nothing would ever say 'writable').
     if (this.sbuf.length > 0 && bytes.length + BLOCK_OVERHEAD > this.opts.sendBuffer - this.sbuf.charge) {
