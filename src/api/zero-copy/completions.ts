@@ -25,6 +25,7 @@ import type { Owner } from '../../packet/owner.js';
 import type { Stack } from '../../stack/stack.js';
 import { EV_CONNECTION, type EventTarget, type TcpConnection, type TcpError, type TcpListener } from '../../stack/tcp/index.js';
 import { parseIpv4 } from '../../wire/addr.js';
+import { Fifo } from '../../util/fifo.js';
 
 export type CompletionKind = 'accepted' | 'connected' | 'data' | 'writable' | 'sent' | 'end' | 'closed';
 
@@ -171,9 +172,8 @@ export class CompletionQueue implements EventTarget {
   private held = 0;
   /** Readable sockets left alone while the application held too much. */
   private readonly pendingRequeue = new Set<ZcSocket>();
-  private ready: (ZcSocket | null)[] = new Array<ZcSocket | null>(64).fill(null);
-  private readyHead = 0;
-  private readyCount = 0;
+  /** Sockets with news, each once (`queued`), oldest first. */
+  private readonly ready = new Fifo<ZcSocket>();
   private readonly listeners: ZcListener[] = [];
   private listenersReady = 0;
   private sent: (ZcSocket | Uint8Array)[] = [];
@@ -253,8 +253,8 @@ export class CompletionQueue implements EventTarget {
       this.fill(n++, 'accepted', s, zl, null, null, null);
     }
     // Sockets with news.
-    while (n < max && this.readyCount > 0) {
-      const s = this.ready[this.readyHead]!;
+    while (n < max && this.ready.size > 0) {
+      const s = this.ready.peek()!;
       const f = s.flags;
       const c = s.connection;
       if (f & F_CONNECTED) {
@@ -333,22 +333,11 @@ export class CompletionQueue implements EventTarget {
 
   private enqueue(s: ZcSocket): void {
     s.queued = true;
-    if (this.readyCount === this.ready.length) {
-      const bigger = new Array<ZcSocket | null>(this.ready.length * 2).fill(null);
-      for (let i = 0; i < this.readyCount; i++) bigger[i] = this.ready[(this.readyHead + i) % this.ready.length]!;
-      this.ready = bigger;
-      this.readyHead = 0;
-    }
-    this.ready[(this.readyHead + this.readyCount) % this.ready.length] = s;
-    this.readyCount++;
+    this.ready.push(s);
   }
 
   private dequeue(): void {
-    const s = this.ready[this.readyHead]!;
-    this.ready[this.readyHead] = null;
-    this.readyHead = (this.readyHead + 1) % this.ready.length;
-    this.readyCount--;
-    s.queued = false;
+    this.ready.shift()!.queued = false;
   }
 
   /** Below the held limit again: the sockets left alone go back on the ready ring (TCP raises no new event for old data). */

@@ -17,7 +17,7 @@ import type { Pollable } from '../device.js';
 import { Random } from '../../util/random.js';
 import type { MemoryDevice } from './device.js';
 import { hasPerFrameFaults, newFaultCounters, normalizeFaults, type FaultConfig, type FaultCounters, type Faults } from './faults.js';
-import { Fifo } from './fifo.js';
+import { Fifo } from '../../util/fifo.js';
 import type { Frame } from './frame.js';
 
 class Flight {

@@ -28,6 +28,7 @@ import { STATE_NAMES } from './state.js';
 import { ConnectionTable } from './table.js';
 import { TimeWaitTable, type TimeWaitState } from './time-wait.js';
 import { EPHEMERAL_HIGH, EPHEMERAL_LOW } from '../ports.js';
+import { Fifo } from '../../util/fifo.js';
 import { RecordQueue } from './record-queue.js';
 import { COOKIE_VALID, cookieTsOptions, cookieTsVal, SynCookies } from './syn-cookie.js';
 
@@ -71,10 +72,8 @@ export class Tcp implements L4Protocol {
   private readonly portUse = new Uint32Array(65536);
   private readonly seg = new SegmentInfo();
 
-  // ready list: a ring of connections
-  private ready: (TcpConnection | null)[] = new Array<TcpConnection | null>(64).fill(null);
-  private readyHead = 0;
-  private readyCount = 0;
+  /** Connections with something to send, each once (inReady), oldest first. */
+  private readonly ready = new Fifo<TcpConnection>();
 
   // deferred callbacks
   /** Targets with events to dispatch: eventQueue[0, eventCount); two lists swapped per round, reused. */
@@ -118,7 +117,7 @@ export class Tcp implements L4Protocol {
 
   /** True when something is queued to send (pull would return a packet, unless the pool is empty). */
   get wantsToSend(): boolean {
-    return this.readyCount > 0 || this.bare.count > 0 || this.cookies.pending > 0;
+    return this.ready.size > 0 || this.bare.count > 0 || this.cookies.pending > 0;
   }
 
   // ================================================================ socket API
@@ -449,14 +448,7 @@ export class Tcp implements L4Protocol {
   markReady(c: TcpConnection, fromUser: boolean): void {
     if (c.inReady) return;
     c.inReady = true;
-    if (this.readyCount === this.ready.length) {
-      const bigger = new Array<TcpConnection | null>(this.ready.length * 2).fill(null);
-      for (let i = 0; i < this.readyCount; i++) bigger[i] = this.ready[(this.readyHead + i) % this.ready.length]!;
-      this.ready = bigger;
-      this.readyHead = 0;
-    }
-    this.ready[(this.readyHead + this.readyCount) % this.ready.length] = c;
-    this.readyCount++;
+    this.ready.push(c);
     if (fromUser && !this.inReceive) this.env.wake();
   }
 
@@ -474,12 +466,8 @@ export class Tcp implements L4Protocol {
       }
       this.counters.drops.noBuffer++;
     }
-    while (this.readyCount > 0) {
-      const ring = this.ready;
-      const c = ring[this.readyHead]!;
-      ring[this.readyHead] = null;
-      this.readyHead = (this.readyHead + 1) % ring.length;
-      this.readyCount--;
+    while (this.ready.size > 0) {
+      const c = this.ready.shift()!;
       c.inReady = false;
       const p = c.output(now);
       if (p !== null) {
@@ -559,12 +547,7 @@ export class Tcp implements L4Protocol {
     this.unread.clear();
     this.bare.clear();
     this.cookies.clear();
-    for (let i = 0; i < this.ready.length; i++) {
-      const c = this.ready[i];
-      if (c) c.inReady = false;
-      this.ready[i] = null;
-    }
-    this.readyHead = this.readyCount = 0;
+    this.ready.clear((c) => (c.inReady = false));
     this.flush();
   }
 

@@ -1,6 +1,7 @@
 /**
- * A growable FIFO (circular buffer) for frames in flight on a medium. It grows by
- * doubling and never shrinks, so a steady flow allocates nothing.
+ * A growable FIFO (circular buffer): frames in flight on a medium, ready lists. It grows
+ * by doubling and never shrinks, so a steady flow allocates nothing; a shifted slot is
+ * cleared, so the ring keeps nothing alive.
  */
 
 export class Fifo<T> {
@@ -30,6 +31,14 @@ export class Fifo<T> {
     this.head = (this.head + 1) & (this.items.length - 1);
     this.count--;
     return x;
+  }
+
+  /** Empties it, calling `each` on every item, oldest first. */
+  clear(each?: (x: T) => void): void {
+    while (this.count > 0) {
+      const x = this.shift()!;
+      each?.(x);
+    }
   }
 
   private grow(): void {
