@@ -211,3 +211,18 @@ test('DHCP: malformed replies are counted and dropped; the exchange goes on', ()
   assert.equal(seen[1]!.m.messageType, DHCPDISCOVER);
   assert.equal(net.a.address, OFFERED);
 });
+
+test("DHCP: a reply for another exchange (another xid) is not claimed: the stack gets it, the client ignores it", () => {
+  const net = setup();
+  const seen = server(net, (m, n) => (n === 1 ? { ...reply(m, DHCPOFFER), xid: (m.xid + 1) >>> 0 } : normal(m, n)));
+  const dhcp = new DhcpClient(net.a);
+  dhcp.start();
+  net.run(() => seen.length === 1 && net.a.ipv4.counters.inAddrErrors > 0, 3_000);
+  // Not ours: on to the address checks, where a stack without an address drops it.
+  assert.equal(net.a.ipv4.counters.inAddrErrors, 1);
+  assert.equal(dhcp.counters.offers, 0);
+  assert.equal(dhcp.counters.malformed, 0);
+  assert.equal(dhcp.state, 'SELECTING');
+  assert.ok(net.run(() => dhcp.state === 'BOUND', 10_000));
+  assert.equal(dhcp.counters.offers, 1);
+});
