@@ -156,6 +156,8 @@ export class Udp implements L4Protocol {
   private flushing = false;
   private readonly limits: UdpBufferLimits;
   private readonly routed: UdpRoute = { src: 0, dst: 0, local: false, broadcast: false };
+  /** What `sendFrom`'s datagrams are charged to while queued (no socket's send buffer). */
+  private readonly rawCharge = { sendQueuedBytes: 0, sendQueuedCount: 0 };
 
   constructor(
     private readonly env: StackEnv,
@@ -268,7 +270,7 @@ export class Udp implements L4Protocol {
       return false;
     }
     if (local) return this.queueLoopback(s, gather(data, length), src, dst, port);
-    const p = this.build(s, data, length, src, dst, port);
+    const p = this.build(s.localPort, data, length, src, dst, port);
     if (p === null || !this.outbox.push(p, src, dst, s.ttl, s, length)) {
       p?.release();
       this.counters.sndbufErrors++;
@@ -280,8 +282,26 @@ export class Udp implements L4Protocol {
     return true;
   }
 
+  /**
+   * Sends a datagram with the addresses given, past sockets and routing checks: for
+   * DHCP, which sends from 0.0.0.0 to 255.255.255.255 before we have an address (RFC
+   * 2131 §4.1; 255.255.255.255 goes out as an Ethernet broadcast). `data` is copied.
+   * False when the send queue is full or the pool is empty.
+   */
+  sendFrom(data: Uint8Array, src: Ipv4Address, srcPort: number, dst: Ipv4Address, dstPort: number): boolean {
+    if (data.length > UDP_MAX_PAYLOAD) throw new UdpError('EMSGSIZE', `a UDP datagram holds at most ${UDP_MAX_PAYLOAD} bytes, got ${data.length}`);
+    const p = this.build(srcPort, data, data.length, src, dst, dstPort);
+    if (p === null || !this.outbox.push(p, src, dst, 0, this.rawCharge, data.length)) {
+      p?.release();
+      this.counters.sndbufErrors++;
+      return false;
+    }
+    this.env.wake();
+    return true;
+  }
+
   /** The datagram in a packet from the pool, checksummed (or left to the device). */
-  private build(s: UdpSocket, data: Uint8Array | readonly Uint8Array[], length: number, src: Ipv4Address, dst: Ipv4Address, port: number): Packet | null {
+  private build(srcPort: number, data: Uint8Array | readonly Uint8Array[], length: number, src: Ipv4Address, dst: Ipv4Address, port: number): Packet | null {
     const p = Packet.alloc(this.env.pool, L4_HEADROOM);
     if (p === null) return null;
     const len = UDP_HEADER_LENGTH + length;
@@ -298,7 +318,7 @@ export class Udp implements L4Protocol {
         o += d.length;
       }
     }
-    writeU16(b, at, s.localPort);
+    writeU16(b, at, srcPort);
     writeU16(b, at + 2, port);
     writeU16(b, at + 4, len);
     const pseudo = pseudoHeaderSum(src, dst, IPPROTO_UDP, len);

@@ -60,11 +60,14 @@ export class TapWorld {
   private nsCreated = false;
   private readonly children = new Set<ChildProcess>();
 
-  /** Builds the world; on failure, what was built is undone before the error is thrown. */
-  static async create(options: Omit<TapDeviceOptions, 'name'> = {}, seed = 1): Promise<TapWorld> {
+  /**
+   * Builds the world; on failure, what was built is undone before the error is thrown.
+   * `shoalAddress` null: the Shoal host starts with no address (for DHCP).
+   */
+  static async create(options: Omit<TapDeviceOptions, 'name'> = {}, seed = 1, shoalAddress: string | null = `${SHOAL_IP}/24`): Promise<TapWorld> {
     const w = new TapWorld();
     try {
-      await w.setUp(options, seed);
+      await w.setUp(options, seed, shoalAddress);
     } catch (e) {
       await w.close();
       throw e;
@@ -72,7 +75,7 @@ export class TapWorld {
     return w;
   }
 
-  private async setUp(options: Omit<TapDeviceOptions, 'name'>, seed: number): Promise<void> {
+  private async setUp(options: Omit<TapDeviceOptions, 'name'>, seed: number, shoalAddress: string | null): Promise<void> {
     await run('ip', ['netns', 'add', this.ns]);
     this.nsCreated = true;
     // No IPv6 in the namespace: the kernel would send router solicitations and MLD
@@ -88,7 +91,7 @@ export class TapWorld {
     await run('ip', ['-n', this.ns, 'link', 'set', this.tapName, 'up']);
     this.loop = new EventLoop(new RealClock());
     this.tap.attach(this.loop);
-    this.host = new Host({ device: this.tap, address: `${SHOAL_IP}/24`, loop: this.loop, seed });
+    this.host = new Host({ device: this.tap, ...(shoalAddress !== null ? { address: shoalAddress } : {}), loop: this.loop, seed });
     this.loop.start();
   }
 
@@ -134,8 +137,8 @@ export class TapWorld {
 }
 
 /** Runs `fn` in a fresh world and always tears it down, checking nothing is left. */
-export async function withTapWorld(options: Omit<TapDeviceOptions, 'name'>, fn: (w: TapWorld) => Promise<void>, seed = 1): Promise<void> {
-  const w = await TapWorld.create(options, seed);
+export async function withTapWorld(options: Omit<TapDeviceOptions, 'name'>, fn: (w: TapWorld) => Promise<void>, seed = 1, shoalAddress: string | null = `${SHOAL_IP}/24`): Promise<void> {
+  const w = await TapWorld.create(options, seed, shoalAddress);
   let failure: unknown = null;
   try {
     await fn(w);
