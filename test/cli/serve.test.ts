@@ -133,6 +133,8 @@ test('shoal ping on a TAP: replies from the kernel, with ping(8)\'s summary', as
 test('shoal serve/ping: bad flags and a missing link get one line and exit code 2', async () => {
   for (const [args, pattern] of [
     [['serve', 'http', '--ip', '10.0.0.1/24'], /--link is required/],
+    [['serve', 'http', '--link', 'tap:x', '--ip', '10.0.0.1/24', '--dhcp'], /--ip and --dhcp do not go together/],
+    [['serve', 'http', '--link', 'tap:x'], /--ip \(or --dhcp\) is required/],
     [['serve', 'ftp', '--link', 'tap:x', '--ip', '10.0.0.1/24'], /serve takes one of echo, http, memcached/],
     [['serve', 'echo', '--link', 'eth0', '--ip', '10.0.0.1/24'], /--link takes tap:NAME/],
     [['serve', 'echo', '--link', 'tap:x', '--ip', '10.0.0.1'], /--ip takes an address with a prefix length/],
@@ -174,6 +176,44 @@ test('shoal serve http on a TAP: a 10 MB POST /echo with curl comes back unchang
       const { stdout } = await run('sha256sum', [body, out]);
       const [a, b] = stdout.trim().split('\n').map((l) => l.split(' ')[0]);
       assert.equal(b, a, 'the echo has the same SHA-256');
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('shoal serve echo --dhcp on a TAP: the address comes from dnsmasq in the namespace, then the kernel reaches the server', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'shoal-serve-dhcp-'));
+  try {
+    await withWorld(t, ['dnsmasq', 'ping'], async (w) => {
+      const child = spawn(process.execPath, [CLI, 'serve', 'echo', '--link', `tap:${w.tap}`, '--dhcp'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      w.children.push(child);
+      const serving = new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no lease: ${w.output}`)), 30_000);
+        const seen = (d: Buffer): void => {
+          w.output += d.toString();
+          const m = /echo on (10\.77\.0\.\d+):7/.exec(w.output);
+          if (m) {
+            clearTimeout(timer);
+            resolve(m[1]!);
+          }
+        };
+        child.stdout!.on('data', seen);
+        child.stderr!.on('data', seen);
+        child.once('exit', (code) => reject(new Error(`shoal exited (${code}): ${w.output}`)));
+      });
+      // The TAP appears once the CLI has opened it; then it goes into the namespace, and dnsmasq serves it there.
+      for (let i = 0; i < 100; i++) {
+        const { stdout } = await run('ip', ['-o', 'link', 'show']);
+        if (stdout.includes(`${w.tap}:`)) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      await w.plugIn();
+      const dnsmasq = spawn('ip', ['netns', 'exec', w.ns, 'dnsmasq', '--no-daemon', '--conf-file=/dev/null', '--log-facility=-', '--port=0', '--dhcp-range=10.77.0.50,10.77.0.60,255.255.255.0,2m', `--dhcp-leasefile=${join(dir, 'leases')}`, `--interface=${w.tap}`, '--bind-interfaces', '--no-resolv', '--no-hosts'], { stdio: ['ignore', 'ignore', 'ignore'] });
+      w.children.push(dnsmasq);
+      const address = await serving;
+      const ping = await w.exec('ping', ['-c', '2', '-W', '2', address]);
+      assert.match(ping.stdout, /2 received/);
     });
   } finally {
     rmSync(dir, { recursive: true, force: true });

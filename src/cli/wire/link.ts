@@ -1,7 +1,8 @@
 /**
  * What `shoal serve` and `shoal ping` run on: a Shoal host on a real link (`--link
  * tap:NAME` — the TAP interface NAME, created or attached to; the kernel is the other
- * end), with `--ip ADDR/PREFIX`, an optional `--gateway`, and an optional pcap capture.
+ * end), with `--ip ADDR/PREFIX` or `--dhcp`, an optional `--gateway`, and an optional
+ * pcap capture.
  * Every failure to set it up is one line (a UsageError for a bad flag; the TAP's own
  * one-line errors for privilege, a missing /dev/net/tun or a busy device).
  */
@@ -12,6 +13,7 @@ import type { Device } from '../../link/device.js';
 import { PcapWriter } from '../../link/pcap.js';
 import { TapDevice } from '../../link/tap/device.js';
 import { parseCidr } from '../../stack/stack.js';
+import { DhcpClient } from '../../stack/dhcp.js';
 import { RealClock } from '../../time/clock.js';
 import { EventLoop } from '../../time/loop.js';
 import { parseIpv4 } from '../../wire/addr.js';
@@ -20,6 +22,7 @@ import { UsageError } from '../usage.js';
 export const LINK_OPTIONS: NonNullable<ParseArgsConfig['options']> = {
   link: { type: 'string' },
   ip: { type: 'string' },
+  dhcp: { type: 'boolean' },
   gateway: { type: 'string' },
   pcap: { type: 'string' },
 };
@@ -27,6 +30,7 @@ export const LINK_OPTIONS: NonNullable<ParseArgsConfig['options']> = {
 export const LINK_HELP = `  --link tap:NAME  the TAP interface NAME (created, or attached to if it exists; needs
                    CAP_NET_ADMIN); configure its kernel side with ip(8)
   --ip A.B.C.D/N   Shoal's address and prefix length on the link
+  --dhcp           get the address (and gateway) from a DHCP server on the link instead
   --gateway A.B.C.D  where other networks are (default: none)
   --pcap FILE      capture Shoal's frames to FILE (pcap)`;
 
@@ -35,9 +39,37 @@ export interface WiredHost {
   readonly loop: EventLoop;
   readonly tap: TapDevice;
   readonly label: string;
+  /** The DHCP client (--dhcp), or null. */
+  dhcp: DhcpClient | null;
   /** Stops everything: the host, the loop, the capture (flushed), the TAP. */
   close(): Promise<void>;
 }
+
+/** A WiredHost whose address comes from DHCP (--dhcp) or --ip; resolves once it has one. */
+export async function openWiredHostWithAddress(values: Record<string, string | boolean | undefined>, seed = 1): Promise<WiredHost> {
+  const wired = openWiredHost(values, seed);
+  if (!values['dhcp']) return wired;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no DHCP lease on ${String(values['link'])} within ${DHCP_WAIT_S} s (is a DHCP server on the link?)`)), DHCP_WAIT_S * 1000);
+      const dhcp = new DhcpClient(wired.host.stack, {
+        onBound: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      });
+      wired.dhcp = dhcp;
+      dhcp.start();
+      wired.host.loop.wake();
+    });
+  } catch (e) {
+    await wired.close();
+    throw e;
+  }
+  return wired;
+}
+
+const DHCP_WAIT_S = 60;
 
 export function openWiredHost(values: Record<string, string | boolean | undefined>, seed = 1): WiredHost {
   const link = values['link'];
@@ -45,14 +77,18 @@ export function openWiredHost(values: Record<string, string | boolean | undefine
   const m = /^tap:(.+)$/.exec(link);
   if (m === null) throw new UsageError(`--link takes tap:NAME, got '${link}'`);
   const ipText = values['ip'];
-  if (typeof ipText !== 'string') throw new UsageError('--ip is required (e.g. --ip 10.77.0.2/24)');
-  let address: string;
-  try {
-    const { address: a, prefix } = parseCidr(ipText);
-    if (a === 0) throw new Error('0.0.0.0');
-    address = `${ipText.split('/')[0]}/${prefix}`;
-  } catch {
-    throw new UsageError(`--ip takes an address with a prefix length (e.g. 10.77.0.2/24), got '${ipText}'`);
+  const dhcp = values['dhcp'] === true;
+  if (dhcp && ipText !== undefined) throw new UsageError('--ip and --dhcp do not go together: the address is either given or leased');
+  if (!dhcp && typeof ipText !== 'string') throw new UsageError('--ip (or --dhcp) is required (e.g. --ip 10.77.0.2/24)');
+  let address: string | undefined;
+  if (typeof ipText === 'string') {
+    try {
+      const { address: a, prefix } = parseCidr(ipText);
+      if (a === 0) throw new Error('0.0.0.0');
+      address = `${ipText.split('/')[0]}/${prefix}`;
+    } catch {
+      throw new UsageError(`--ip takes an address with a prefix length (e.g. 10.77.0.2/24), got '${ipText}'`);
+    }
   }
   const gw = values['gateway'];
   if (gw !== undefined) {
@@ -77,8 +113,10 @@ export function openWiredHost(values: Record<string, string | boolean | undefine
     host,
     loop,
     tap,
-    label: `${link} ${address}`,
+    label: `${link} ${address ?? 'DHCP'}`,
+    dhcp: null,
     async close() {
+      this.dhcp?.stop();
       host.close();
       loop.stop();
       tap.close();

@@ -2,7 +2,7 @@
 import type { ParseArgsConfig } from 'node:util';
 import { formatIpv4, parseIpv4 } from '../../wire/addr.js';
 import { integerFlag, numberFlag, UsageError } from '../usage.js';
-import { LINK_HELP, LINK_OPTIONS, openWiredHost } from './link.js';
+import { LINK_HELP, LINK_OPTIONS, openWiredHostWithAddress } from './link.js';
 
 export const PING_OPTIONS: NonNullable<ParseArgsConfig['options']> = {
   ...LINK_OPTIONS,
@@ -11,7 +11,7 @@ export const PING_OPTIONS: NonNullable<ParseArgsConfig['options']> = {
   interval: { type: 'string', short: 'i' },
 };
 
-export const PING_HELP = `Usage: shoal ping HOST --link tap:NAME --ip A.B.C.D/N [options]
+export const PING_HELP = `Usage: shoal ping HOST --link tap:NAME (--ip A.B.C.D/N | --dhcp) [options]
 
 Sends ICMP echo requests from a Shoal stack on a real link and prints the replies.
 Exit code 0 when at least one reply came, 1 when none did.
@@ -35,7 +35,7 @@ export async function runPing(values: Record<string, string | boolean | undefine
   const count = integerFlag('count', values['count'], 4, 1, 1_000_000);
   const size = integerFlag('size', values['size'], 56, 0, 65507);
   const interval = numberFlag('interval', values['interval'], 1, 0.01, 3600);
-  const wired = openWiredHost(values);
+  const wired = await openWiredHostWithAddress(values);
   const { host } = wired;
   const id = process.pid & 0xffff;
   const sentAt = new Map<number, number>();

@@ -11,7 +11,7 @@ import { serveHttp } from '../../apps/http/index.js';
 import { serveMemcached } from '../../apps/memcached/index.js';
 import { serveTcpEcho, serveUdpEcho } from '../../apps/echo.js';
 import { integerFlag, UsageError } from '../usage.js';
-import { LINK_HELP, LINK_OPTIONS, openWiredHost } from './link.js';
+import { LINK_HELP, LINK_OPTIONS, openWiredHostWithAddress } from './link.js';
 
 export const SERVE_OPTIONS: NonNullable<ParseArgsConfig['options']> = {
   ...LINK_OPTIONS,
@@ -20,7 +20,7 @@ export const SERVE_OPTIONS: NonNullable<ParseArgsConfig['options']> = {
   stats: { type: 'boolean' },
 };
 
-export const SERVE_HELP = `Usage: shoal serve <echo|http|memcached> --link tap:NAME --ip A.B.C.D/N [options]
+export const SERVE_HELP = `Usage: shoal serve <echo|http|memcached> --link tap:NAME (--ip A.B.C.D/N | --dhcp) [options]
 
 Serves on a Shoal stack on a real link until Ctrl-C: echo (TCP and UDP, port 7),
 http (static files from --root and POST /echo, port 80) or memcached (port 11211).
@@ -40,7 +40,7 @@ export async function runServe(values: Record<string, string | boolean | undefin
   if (app === undefined || !(app in DEFAULT_PORTS)) throw new UsageError(`serve takes one of echo, http, memcached, got '${app ?? ''}'`);
   if (positionals.length > 1) throw new UsageError(`unexpected argument '${positionals[1]}'`);
   const port = integerFlag('port', values['port'], DEFAULT_PORTS[app]!, 1, 65535);
-  const wired = openWiredHost(values);
+  const wired = await openWiredHostWithAddress(values);
   const { host } = wired;
   const server = host.net.createServer();
   const listening = new Promise<void>((resolve, reject) => {
