@@ -12,13 +12,12 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import type { Duplex } from 'node:stream';
 import { Host } from '../src/api/host.js';
 import { TapDevice } from '../src/link/tap/device.js';
-import { loadTapAddon } from '../src/link/tap/native.js';
+import { tapUnavailable } from '../src/link/tap/native.js';
 import { RealClock } from '../src/time/clock.js';
 import { EventLoop } from '../src/time/loop.js';
 import { printTable, type BenchRow } from './harness.js';
@@ -107,18 +106,6 @@ class Namespaces {
   }
 }
 
-/** Why the TAP benchmark cannot run here, or null. */
-export function tapBenchUnavailable(): string | null {
-  if (process.platform !== 'linux' || process.getuid?.() !== 0) return 'needs root on Linux (network namespaces, TAP)';
-  if (!existsSync('/dev/net/tun')) return '/dev/net/tun is missing';
-  try {
-    loadTapAddon();
-  } catch (e) {
-    return (e as Error).message;
-  }
-  return null;
-}
-
 async function bulkFromKernel(n: Namespaces, ns: string, sinkPort: number, to: string, listen: () => Promise<() => Promise<number>>): Promise<number> {
   const measure = await listen();
   const sender = n.load(ns, ['send', to, String(sinkPort), String(SECONDS)], false);
@@ -127,7 +114,7 @@ async function bulkFromKernel(n: Namespaces, ns: string, sinkPort: number, to: s
 }
 
 export async function tapBenchmarks(): Promise<BenchRow[]> {
-  const why = tapBenchUnavailable();
+  const why = tapUnavailable();
   if (why !== null) {
     console.log(`tap benchmark skipped: ${why}`);
     return [];

@@ -15,7 +15,7 @@ import { TapError, tapOpenError, TapUnavailableError } from '../../src/link/tap/
 import { checkLayout, loadTapAddon } from '../../src/link/tap/native.js';
 import { NATIVE_LAYOUT } from '../../src/link/tap/layout.js';
 import { requireOrSkip } from '../support/require.js';
-import { requireTap, tapUnavailable, withNetns } from './tap-netns.js';
+import { requireTap, tapTestsUnavailable, withNetns } from './tap-netns.js';
 
 const run = promisify(execFile);
 
@@ -74,7 +74,7 @@ test('tap errors: an addon built from other sources is refused in one line', () 
 });
 
 test('tap errors: the built addon uses the control-array layout of these sources', (t) => {
-  const why = tapUnavailable();
+  const why = tapTestsUnavailable();
   if (!requireOrSkip(t, why === null || !/addon/.test(why), why ?? '')) return;
   const layout = loadTapAddon().layout;
   for (const [k, v] of Object.entries(NATIVE_LAYOUT)) assert.equal(layout[k], v, k);
@@ -95,7 +95,7 @@ test('tap errors: importing Shoal does not load the addon (everything but TAP wo
 });
 
 test('tap errors: a clone device that does not exist gives ENOENT in one line', (t) => {
-  const why = tapUnavailable();
+  const why = tapTestsUnavailable();
   // Needs the addon only (no root): the open fails before any privilege is checked.
   if (!requireOrSkip(t, why === null || !/addon/.test(why), why ?? '')) return;
   assert.throws(

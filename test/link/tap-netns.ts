@@ -14,7 +14,7 @@ import type { TestContext } from 'node:test';
 import { promisify } from 'node:util';
 import { Host } from '../../src/api/host.js';
 import { TapDevice, type TapDeviceOptions } from '../../src/link/tap/device.js';
-import { loadTapAddon } from '../../src/link/tap/native.js';
+import { tapUnavailable } from '../../src/link/tap/native.js';
 import { RealClock } from '../../src/time/clock.js';
 import { EventLoop } from '../../src/time/loop.js';
 import { hasCommand, requireOrSkip } from '../support/require.js';
@@ -25,22 +25,16 @@ export const KERNEL_IP = '10.77.0.1';
 export const SHOAL_IP = '10.77.0.2';
 
 /** Why TAP tests cannot run here, or null when they can. */
-export function tapUnavailable(): string | null {
-  if (process.platform !== 'linux') return 'TAP tests need Linux';
-  if (process.getuid?.() !== 0) return 'TAP tests need root (CAP_NET_ADMIN) for network namespaces and TAP devices';
-  if (!existsSync('/dev/net/tun')) return '/dev/net/tun is missing (modprobe tun)';
+export function tapTestsUnavailable(): string | null {
+  const why = tapUnavailable();
+  if (why !== null) return why;
   if (!hasCommand('ip')) return 'ip is not installed (apt-get install iproute2)';
-  try {
-    loadTapAddon();
-  } catch (e) {
-    return (e as Error).message;
-  }
   return null;
 }
 
 /** True when the test may go on (else skipped with the reason, or failed under CI). */
 export function requireTap(t: TestContext, ...commands: string[]): boolean {
-  const why = tapUnavailable();
+  const why = tapTestsUnavailable();
   if (!requireOrSkip(t, why === null, why ?? '')) return false;
   for (const c of commands) if (!requireOrSkip(t, hasCommand(c), `${c} is not installed (see .ci/run for the Debian package)`)) return false;
   return true;

@@ -307,7 +307,7 @@ test('tap transmit: a burst is described frame by frame, fragments in place, sha
     p.appendFragment(payload, i * 1000, 1000);
     p.csumStart = L4;
     p.csumOffset = 16;
-    tx.add(p);
+    tx.push(p);
     sent.push(p.toBytes());
   }
   const seen: { header: number[]; bytes: Uint8Array }[] = [];
@@ -340,7 +340,7 @@ test('tap transmit: EAGAIN keeps the rest, in order, for the next call; refused 
   const counters = newTapTxCounters();
   const tx = new TapTransmitter(8, stats, counters);
   const frames = [0, 1, 2, 3, 4].map((i) => frame(10 + i));
-  for (const f of frames) tx.add(Packet.wrap(Uint8Array.from(f)));
+  for (const f of frames) tx.push(Packet.wrap(Uint8Array.from(f)));
   const order: number[] = [];
   // First call: two go, the third refused (EINVAL), then EAGAIN.
   let done = tx.send((n, bufs) => {
@@ -380,11 +380,11 @@ test('tap transmit: a GSO frame the kernel could not segment is dropped before t
   const bad = Packet.wrap(frame(3000));
   bad.gsoSize = 1448;
   bad.gsoType = GSO_TCPV4;
-  tx.add(bad);
+  tx.push(bad);
   const bytes = frame(3000);
   const many = new Packet();
   for (let i = 0; i < bytes.length; i++) many.appendFragment(bytes, i, 1);
-  tx.add(many);
+  tx.push(many);
   let got: Uint8Array | null = null;
   const done = tx.send((n, bufs) => {
     assert.equal(n, 1);

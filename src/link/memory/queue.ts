@@ -15,6 +15,7 @@
 
 import type { Packet } from '../../packet/packet.js';
 import { newQueueStats, type Queue, type QueueStats, type RxHandler, type TxProvider } from '../device.js';
+import { TxProviders } from '../providers.js';
 import type { LroMerger } from './merge.js';
 import { PacketRing } from '../../packet/ring.js';
 
@@ -29,13 +30,9 @@ export class MemoryQueue implements Queue {
   readonly tx: PacketRing;
   readonly rx: PacketRing;
   receiver: RxHandler | null = null;
-  private readonly providers: TxProvider[] = [];
-  /** `skipped[i] === pass`: provider i had nothing in this poll. */
-  private readonly skipped: number[] = [];
-  private pass = 0;
+  private readonly providers = new TxProviders();
   /** Negative: wire frames the last polls sent beyond their burst. */
   private credit = 0;
-  private next = 0;
   private readonly burstBuf: Packet[];
 
   constructor(
@@ -56,18 +53,11 @@ export class MemoryQueue implements Queue {
   }
 
   addProvider(provider: TxProvider): void {
-    if (!this.providers.includes(provider)) {
-      this.providers.push(provider);
-      this.skipped.push(0);
-    }
+    this.providers.add(provider);
   }
 
   removeProvider(provider: TxProvider): void {
-    const i = this.providers.indexOf(provider);
-    if (i < 0) return;
-    this.providers.splice(i, 1);
-    this.skipped.splice(i, 1);
-    if (this.next >= this.providers.length) this.next = 0;
+    this.providers.remove(provider);
   }
 
   /** Segments merged by LRO on this queue. */
@@ -105,32 +95,7 @@ export class MemoryQueue implements Queue {
   }
 
   private pull(): number {
-    const ring = this.tx;
-    const pass = ++this.pass;
-    let pulled = 0;
-    // `idle`: providers in a row that had nothing (or already said so in this poll).
-    let idle = 0;
-    while (!ring.full) {
-      const n = this.providers.length;
-      if (idle >= n) break;
-      if (this.next >= n) this.next = 0;
-      const i = this.next;
-      this.next = i + 1 === n ? 0 : i + 1;
-      if (this.skipped[i] === pass) {
-        idle++;
-        continue;
-      }
-      const pkt = this.providers[i]!();
-      if (pkt === null) {
-        this.skipped[i] = pass;
-        idle++;
-      } else {
-        ring.push(pkt);
-        pulled++;
-        idle = 0;
-      }
-    }
-    return pulled;
+    return this.providers.pullInto(this.tx);
   }
 
   /**

@@ -98,3 +98,16 @@ export function checkLayout(layout: Record<string, number>): void {
     }
   }
 }
+
+/** Why a TAP cannot be opened here (not Linux, not root, no /dev/net/tun, no addon), or null when it can. */
+export function tapUnavailable(): string | null {
+  if (process.platform !== 'linux') return 'TAP needs Linux';
+  if (process.getuid?.() !== 0) return 'TAP needs root (CAP_NET_ADMIN) for network namespaces and TAP devices';
+  if (!existsSync('/dev/net/tun')) return '/dev/net/tun is missing (modprobe tun)';
+  try {
+    loadTapAddon();
+  } catch (e) {
+    return (e as Error).message;
+  }
+  return null;
+}

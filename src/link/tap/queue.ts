@@ -13,6 +13,7 @@
 import type { Packet } from '../../packet/packet.js';
 import type { FramePool } from '../../packet/pool.js';
 import { newQueueStats, type Queue, type QueueStats, type RxHandler, type TxProvider } from '../device.js';
+import { TxProviders } from '../providers.js';
 import type { NativeQueueIo, NativeQueueIoConstructor } from './native.js';
 import { POLL_READABLE, POLL_WRITABLE } from './native.js';
 import { newTapRxCounters, TapReceiver, type TapRxCounters } from './rx.js';
@@ -32,8 +33,7 @@ export class TapQueue implements Queue {
   private readonly rx: TapReceiver;
   private readonly tx: TapTransmitter;
   private readonly io: NativeQueueIo;
-  private readonly providers: TxProvider[] = [];
-  private next = 0;
+  private readonly providers = new TxProviders();
   private readonly burstBuf: Packet[];
   private readable = true;
   private blocked = false;
@@ -62,14 +62,11 @@ export class TapQueue implements Queue {
   }
 
   addProvider(provider: TxProvider): void {
-    if (!this.providers.includes(provider)) this.providers.push(provider);
+    this.providers.add(provider);
   }
 
   removeProvider(provider: TxProvider): void {
-    const i = this.providers.indexOf(provider);
-    if (i < 0) return;
-    this.providers.splice(i, 1);
-    if (this.next >= this.providers.length) this.next = 0;
+    this.providers.remove(provider);
   }
 
   poll(_now: number): number {
@@ -145,21 +142,6 @@ export class TapQueue implements Queue {
   private readonly sendFrames = (frames: number, bufs: Uint8Array[]): number => this.io.transmit(frames, bufs);
 
   private pull(): void {
-    const tx = this.tx;
-    let idle = 0;
-    while (!tx.full) {
-      const n = this.providers.length;
-      if (idle >= n) break;
-      if (this.next >= n) this.next = 0;
-      const i = this.next;
-      this.next = i + 1 === n ? 0 : i + 1;
-      const pkt = this.providers[i]!();
-      if (pkt === null) {
-        idle++;
-      } else {
-        tx.add(pkt);
-        idle = 0;
-      }
-    }
+    this.providers.pullInto(this.tx);
   }
 }

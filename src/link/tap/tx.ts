@@ -62,7 +62,7 @@ export class TapTransmitter {
   }
 
   /** Takes a packet (the queue owns it from now on). */
-  add(p: Packet): void {
+  push(p: Packet): void {
     if (this.count >= this.burst) throw new Error('TAP transmit burst is full');
     this.frames[this.count++] = p;
   }
