@@ -20,6 +20,8 @@ export interface CongestionControl {
   onRto(flight: number, mss: number, now: number): void;
   /** Fast recovery ended with a full ACK. */
   onRecoveryEnd(flight: number, mss: number, now: number): void;
+  /** The connection found the last reduction spurious and gave cwnd and ssthresh back (undo.ts). Optional. */
+  onUndo?(): void;
   /** An RTT sample (ms, Karn's rule applied by the connection), for modules that need the RTT (CUBIC). Optional. */
   onRtt?(sample: number, now: number): void;
 }
@@ -64,6 +66,10 @@ export class NewReno implements CongestionControl {
   onRto(flight: number, mss: number): void {
     this.ssthresh = Math.max(flight >>> 1, 2 * mss);
     this.cwnd = mss;
+    this.bytesAcked = 0;
+  }
+
+  onUndo(): void {
     this.bytesAcked = 0;
   }
 

@@ -11,7 +11,7 @@
  */
 import { Packet, GSO_TCPV4 } from '../../packet/packet.js';
 import type { Owner } from '../../packet/owner.js';
-import { CHALLENGE_ACK_INTERVAL_MS, PAWS_IDLE } from './limits.js';
+import { CHALLENGE_ACK_INTERVAL_MS, PAWS_IDLE, TLP_MIN_MS, WC_DEL_ACK_MS } from './limits.js';
 import { writeU16, writeU32 } from '../../wire/addr.js';
 import { seqAdd, seqGeq, seqGt, seqLeq, seqLt, seqSub } from '../../wire/seq.js';
 import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN } from '../../wire/tcp.js';
@@ -22,9 +22,11 @@ import type { TcpListener } from './listener.js';
 import type { ResolvedTcpOptions } from './options.js';
 import { InOrderQueue, OOO_FULL, OutOfOrderQueue } from './recv-queue.js';
 import { RttEstimator } from './rtt.js';
-import { SACK_BLOCK_BAD, SackScoreboard } from './sack.js';
+import { SACK_BLOCK_BAD, SACK_BLOCK_OK, SackScoreboard } from './sack.js';
 import { finishSegmentChecksum, type SegmentInfo } from './segment.js';
 import { BLOCK_OVERHEAD, SendBuffer } from './send-buffer.js';
+import { Rack } from './rack.js';
+import { EPISODE_NONE, EPISODE_RECOVERY, EPISODE_TIMEOUT, INITIAL_REORDERING, LossUndo, reorderingDegree } from './undo.js';
 import {
   CLOSE_WAIT, CLOSED, CLOSING, ESTABLISHED, FIN_WAIT_1, FIN_WAIT_2, LAST_ACK, STATE_NAMES, SYN_RECEIVED, SYN_SENT, TIME_WAIT,
   type TcpStateName,
@@ -121,6 +123,19 @@ export class TcpConnection implements EventTarget {
   private lastChallengeAt = -Infinity;
   /** RFC 6675 HighRxt: the end of what was retransmitted in this recovery. */
   private highRxt = 0;
+  /** Spurious retransmissions found and undone (undo.ts). */
+  private readonly undo = new LossUndo();
+  /** How far (segments) the path has been seen to reorder: the duplicate threshold (Linux's tp->reordering). */
+  reordering = INITIAL_REORDERING;
+  /** Loss detection by time (RFC 8985), for connections with SACK; its timer is made when first needed. */
+  private readonly rack = new Rack();
+  private reoTimer: Timer | null = null;
+  /** The retransmission timer is set for a tail loss probe (RFC 8985 §7), not the RTO. */
+  private probeArmed = false;
+  /** A probe is due (output sends it), or out and not yet answered (up to `tlpEnd`). */
+  private tlpPending = false;
+  private tlpOut = false;
+  private tlpEnd = 0;
   /** SACK blocks we send (receiver side), most recent first (RFC 2018 §4). */
   /** The SACK blocks we report (made at the first out-of-order segment: most connections have none). */
   private sackL: Uint32Array = NO_BLOCKS;
@@ -156,6 +171,8 @@ export class TcpConnection implements EventTarget {
   private rexmitPending = false;
   private probePending = false;
   private forceSend = false;
+  /** sendData is sending a loss probe. */
+  private probeNew = false;
 
   // --- reliability ---
   private readonly rtt: RttEstimator;
@@ -274,6 +291,11 @@ export class TcpConnection implements EventTarget {
 
   get srtt(): number {
     return this.rtt.srtt;
+  }
+
+  /** In fast retransmit / SACK loss recovery. */
+  get recovering(): boolean {
+    return this.inRecovery;
   }
 
   get cwnd(): number {
@@ -504,6 +526,7 @@ export class TcpConnection implements EventTarget {
     this.sndUna = this.sndNxt = this.sndMax = this.iss;
     this.bufSeq = seqAdd(this.iss, 1);
     this.recover = this.iss;
+    this.highRxt = this.iss;
   }
 
   private negotiate(s: SegmentInfo): void {
@@ -757,9 +780,10 @@ export class TcpConnection implements EventTarget {
       this.dupAck();
     }
     // RFC 6675 §5: SACK information alone can show SND.UNA lost (ACKs that carry data or
-    // a window update are no duplicate ACKs, but their SACK blocks count).
-    if (this.sackOk && !this.inRecovery && this.sb.count > 0 && seqGeq(this.sndUna, this.recover) && this.sndMax !== this.sndUna) {
-      if (seqGt(this.sb.lostBoundary(this.sndUna, this.sndMss), this.sndUna)) this.enterSackRecovery(now);
+    // a window update are no duplicate ACKs, but their SACK blocks count); so can time (RACK).
+    if (this.sackOk && this.sb.count > 0 && this.sndMax !== this.sndUna) {
+      this.rackDetect(now);
+      if (!this.inRecovery && seqGeq(this.sndUna, this.recover) && seqGt(this.sb.lostBoundary(this.sndUna, this.sndMss), this.sndUna)) this.enterSackRecovery(now);
     }
     if (seqLt(this.sndWl1, s.seq) || (this.sndWl1 === s.seq && seqLeq(this.sndWl2, ack))) {
       const opened = wnd > this.sndWnd;
@@ -914,6 +938,8 @@ export class TcpConnection implements EventTarget {
   }
 
   private newAck(ack: number, now: number): void {
+    if (this.sackOk) this.rackAck(ack, now);
+    if (this.undo.episode !== EPISODE_NONE) this.decideUndo(ack);
     const acked = seqSub(ack, this.sndUna);
     const flight = seqSub(this.sndNxt, this.sndUna);
     let dataAcked = acked;
@@ -949,6 +975,7 @@ export class TcpConnection implements EventTarget {
       if (seqGeq(ack, this.recover)) {
         this.inRecovery = false;
         this.dupAcks = 0;
+        this.rack.recoveryEnded();
         this.cc.onRecoveryEnd(seqSub(this.sndNxt, this.sndUna), mss, now);
       } else if (this.sackOk) {
         // RFC 6675: a partial ACK needs no deflation; pipe and NextSeg do the rest.
@@ -964,12 +991,11 @@ export class TcpConnection implements EventTarget {
       this.dupAcks = 0;
       this.cc.onAck(acked, flight, mss, now);
     }
-    const timers = this.tcp.env.timers;
+    if (this.tlpOut && seqGeq(ack, this.tlpEnd)) this.tlpOut = false;
     if (this.sndUna === this.sndMax) {
-      if (!this.persistMode) timers.cancel(this.rtxTimer);
+      if (!this.persistMode) this.tcp.env.timers.cancel(this.rtxTimer);
     } else {
-      this.persistMode = false;
-      timers.arm(this.rtxTimer, now + this.rtt.rto);
+      this.armRetransmit(now, true);
     }
     if (this.wantWritable) {
       const free = this.opts.sendBuffer - this.sbuf.charge;
@@ -994,6 +1020,98 @@ export class TcpConnection implements EventTarget {
     if (this.sbuf.length > seqSub(this.sndNxt, this.bufSeq) || this.rexmitPending || (this.inRecovery && this.sackOk)) this.tcp.markReady(this, false);
   }
 
+  /**
+   * The first ACK to move SND.UNA after a fast retransmit or a timeout: was the
+   * retransmission needed (undo.ts)? If not, the window comes back; a recovery ends and
+   * the reordering it showed raises the duplicate threshold; after a timeout, sending
+   * resumes where it was (RFC 4015 §2, SND.NXT = SND.MAX).
+   */
+  private decideUndo(ack: number): void {
+    const u = this.undo;
+    if (this.rxTsEcr <= 0) {
+      u.clear();
+      return;
+    }
+    const episode = u.episode;
+    const high = this.sb.count > 0 ? this.sb.highSacked : this.sndUna;
+    if (!u.decide(this.rxTsEcr, this.cc)) return;
+    const c = this.tcp.counters;
+    if (episode === EPISODE_RECOVERY) {
+      c.spuriousRecoveries++;
+      this.rack.spurious();
+      const degree = reorderingDegree(this.sndUna, high, this.sndMss);
+      if (degree > this.reordering) this.setReordering(degree);
+      this.inRecovery = false;
+      this.rexmitPending = false;
+      this.dupAcks = 0;
+      this.recover = ack;
+      this.highRxt = ack;
+    } else {
+      c.spuriousRtos++;
+      this.sndNxt = this.sndMax;
+    }
+  }
+
+  /**
+   * RACK's part of an ACK that moves SND.UNA to `ack`: a hole at SND.UNA filled by its
+   * first transmission while data above it was SACKed shows reordering (RFC 8985
+   * RACK.reordering_seen; Linux also raises tp->reordering by how far); the bytes acked
+   * count as delivered; their records go.
+   */
+  private rackAck(ack: number, now: number): void {
+    const rack = this.rack;
+    const una = this.sndUna;
+    const original = seqGeq(una, this.highRxt) && rack.holds(una);
+    if (original && this.sb.count > 0 && seqGt(this.sb.highSacked, una)) {
+      rack.reorderingSeen = true;
+      const degree = reorderingDegree(una, this.sb.highSacked, this.sndMss);
+      if (degree > this.reordering) this.setReordering(degree);
+    }
+    const last = seqAdd(ack, -1);
+    if (seqGeq(last, this.highRxt)) rack.delivered(last, ack, now);
+    rack.acked(ack);
+  }
+
+  /**
+   * RACK loss detection (RFC 8985 §6.2 step 5) after an ACK or when its timer fires:
+   * marks in the scoreboard what time shows lost, and sets the timer for what may be
+   * lost next.
+   */
+  private rackDetect(now: number): void {
+    const rack = this.rack;
+    const plain = this.inRecovery || this.sb.bytes >= INITIAL_REORDERING * this.sndMss;
+    const reoWnd = rack.reoWnd(this.rtt.minRtt, this.rtt.srtt, plain);
+    this.sb.setTimeLost(rack.detect(this.sndUna, now, reoWnd), this.sndUna);
+    if (rack.deadline >= 0) {
+      if (this.reoTimer === null) this.reoTimer = this.tcp.env.timers.create((t) => this.onReoTimer(t));
+      this.tcp.env.timers.arm(this.reoTimer, rack.deadline);
+    }
+  }
+
+  private onReoTimer(now: number): void {
+    const st = this.state;
+    if (st === CLOSED || st === TIME_WAIT || !this.sackOk || this.sb.count === 0 || this.sndUna === this.sndMax) return;
+    this.rackDetect(now);
+    this.lossCheck(now);
+  }
+
+  /** RFC 6675 §5 (and RACK): start a recovery when the scoreboard shows SND.UNA lost; in one, send what is newly lost. */
+  private lossCheck(now: number): void {
+    if (this.inRecovery) {
+      this.tcp.markReady(this, false);
+      return;
+    }
+    if (seqGeq(this.sndUna, this.recover) && seqGt(this.sb.lostBoundary(this.sndUna, this.sndMss), this.sndUna)) {
+      this.enterSackRecovery(now);
+      this.tcp.markReady(this, true);
+    }
+  }
+
+  private setReordering(segments: number): void {
+    this.reordering = segments;
+    this.sb.dupThresh = segments;
+  }
+
   /** Received SACK blocks into the scoreboard (validated there; bad ones counted). */
   private takeSack(s: SegmentInfo, ack: number): void {
     const c = this.tcp.counters;
@@ -1001,8 +1119,12 @@ export class TcpConnection implements EventTarget {
     const una = seqGt(ack, this.sndUna) && seqLeq(ack, this.sndMax) ? ack : this.sndUna;
     const b = s.sackBlocks;
     const before = this.sb.bytes;
+    const now = this.tcp.env.clock.now();
     for (let k = 0; k < s.sackCount; k++) {
-      if (this.sb.add(b[2 * k]!, b[2 * k + 1]!, una, this.sndMax) === SACK_BLOCK_BAD) c.sackBlocksIgnored++;
+      const r = b[2 * k + 1]!;
+      const added = this.sb.add(b[2 * k]!, r, una, this.sndMax);
+      if (added === SACK_BLOCK_BAD) c.sackBlocksIgnored++;
+      else if (added === SACK_BLOCK_OK && seqGeq(seqAdd(r, -1), this.highRxt)) this.rack.delivered(b[2 * k]!, r, now);
     }
     if (this.inRecovery && this.sb.bytes !== before) this.tcp.markReady(this, false);
   }
@@ -1010,6 +1132,7 @@ export class TcpConnection implements EventTarget {
   /** RFC 6675 §5 steps 4.1-4.3: enter loss recovery, retransmit the first segment. */
   private enterSackRecovery(now: number): void {
     const flight = seqSub(this.sndMax, this.sndUna);
+    if (this.tsOk) this.undo.start(EPISODE_RECOVERY, this.cc, this.tsNow(now));
     this.cc.onCongestion(flight, this.sndMss, now);
     this.recover = this.sndMax;
     this.inRecovery = true;
@@ -1091,12 +1214,12 @@ export class TcpConnection implements EventTarget {
     const mss = this.sndMss;
     // Early retransmit (RFC 5827): with fewer than four segments outstanding and no new
     // data to send, three duplicate ACKs cannot come; oseg - 1 of them are enough.
-    let thresh = 3;
+    let thresh = this.reordering;
     const outstanding = seqSub(this.sndMax, this.sndUna);
     if (outstanding < 4 * mss && seqSub(seqAdd(this.bufSeq, this.sbuf.length), this.sndMax) <= 0) {
       const oseg = Math.ceil(outstanding / mss);
-      thresh = oseg - 1 > 1 ? oseg - 1 : 1;
-      if (thresh > 3) thresh = 3;
+      const early = oseg - 1 > 1 ? oseg - 1 : 1;
+      if (early < thresh) thresh = early;
     }
     if (this.sackOk) {
       // RFC 6675: no window inflation; DupThresh duplicate ACKs (or IsLost) start recovery.
@@ -1113,7 +1236,9 @@ export class TcpConnection implements EventTarget {
       // (`recover` is SND.MAX then, one past RFC 6582's "highest sequence number transmitted".)
       if (seqGeq(this.sndUna, this.recover)) {
         const flight = seqSub(this.sndMax, this.sndUna);
-        this.cc.onCongestion(flight, mss, this.tcp.env.clock.now());
+        const now = this.tcp.env.clock.now();
+        if (this.tsOk) this.undo.start(EPISODE_RECOVERY, this.cc, this.tsNow(now));
+        this.cc.onCongestion(flight, mss, now);
         this.cc.cwnd = this.cc.ssthresh + 3 * mss;
         this.recover = this.sndMax;
         this.inRecovery = true;
@@ -1156,6 +1281,7 @@ export class TcpConnection implements EventTarget {
     this.setState(TIME_WAIT);
     timers.cancel(this.rtxTimer);
     timers.cancel(this.delackTimer);
+    if (this.reoTimer !== null) timers.cancel(this.reoTimer);
     this.cancelLong();
     this.persistMode = false;
     this.sbuf.clear();
@@ -1255,6 +1381,7 @@ export class TcpConnection implements EventTarget {
       this.ackPending ||
       this.rexmitPending ||
       this.probePending ||
+      this.tlpPending ||
       this.synPending ||
       (this.inRecovery && this.sackOk) ||
       this.sbuf.length > seqSub(this.sndNxt, this.bufSeq) ||
@@ -1294,6 +1421,11 @@ export class TcpConnection implements EventTarget {
     }
     if (sendable && this.inRecovery && this.sackOk) {
       const p = this.sackNextSeg(now);
+      if (p !== null) return p;
+    }
+    if (this.tlpPending) {
+      this.tlpPending = false;
+      const p = sendable ? this.lossProbe(now) : null;
       if (p !== null) return p;
     }
     if (sendable) {
@@ -1349,6 +1481,7 @@ export class TcpConnection implements EventTarget {
       if (seqLt(this.highRxt, after)) this.highRxt = after;
     }
     if (seqLt(this.sndNxt, after)) this.sndNxt = after;
+    this.probeArmed = false;
     this.tcp.env.timers.arm(this.rtxTimer, now + this.rtt.rto);
     this.persistMode = false;
     return p;
@@ -1411,16 +1544,17 @@ export class TcpConnection implements EventTarget {
       const cwFlight = this.inRecovery && this.sackOk ? this.sb.pipe(this.sndUna, this.sndMax, this.highRxt, this.sndMss) : flight;
       let avail = this.sndWnd - flight;
       if (cw - cwFlight < avail) avail = cw - cwFlight;
+      if (this.probeNew) avail = this.sndWnd - flight < mss ? this.sndWnd - flight : mss; // a loss probe: one segment, cwnd or not
       let len = unsent;
       if (len > avail) len = avail;
-      const maxSeg = this.maxSegment(mss);
+      const maxSeg = this.probeNew ? mss : this.maxSegment(mss);
       if (len > maxSeg) len = maxSeg;
       if (this.sackOk && this.sb.count > 0 && seqLt(this.sndNxt, this.sndMax) && len > 0) {
         len = seqSub(this.sb.nextSackedFrom(this.sndNxt, seqAdd(this.sndNxt, len)), this.sndNxt);
       }
       let ok = false;
       if (len > 0) {
-        if (len >= mss || this.forceSend) ok = true;
+        if (len >= mss || this.forceSend || this.probeNew) ok = true;
         else if (len === unsent && (this.noDelay || flight === 0 || this.finQueued)) ok = true; // Nagle (RFC 896)
         else if (len >= this.maxSndWnd >>> 1 && flight === 0) ok = true; // sender SWS (iii)
       }
@@ -1433,6 +1567,7 @@ export class TcpConnection implements EventTarget {
         const p = this.build(seq, TCP_ACK | fin | (last ? TCP_PSH : 0), seqSub(seq, this.bufSeq), len, false, mss);
         if (p === null) return null;
         const after = seqAdd(end, fin ? 1 : 0);
+        if (this.sackOk && seqGt(after, this.sndMax)) this.rack.record(seqLt(seq, this.sndMax) ? this.sndMax : seq, after, now);
         if (seqLt(seq, this.sndMax)) {
           const c = this.tcp.counters;
           c.retransmittedSegments++;
@@ -1445,9 +1580,12 @@ export class TcpConnection implements EventTarget {
         }
         this.sndNxt = after;
         this.lastSend = now;
-        if (seqGt(after, this.sndMax)) this.sndMax = after;
-        if (!this.rtxTimer.armed || this.persistMode) {
+        if (seqGt(after, this.sndMax)) {
+          this.sndMax = after;
+          this.armRetransmit(now, false);
+        } else if (!this.rtxTimer.armed || this.persistMode) {
           this.persistMode = false;
+          this.probeArmed = false;
           this.tcp.env.timers.arm(this.rtxTimer, now + this.rtt.rto);
         }
         // Still more the window allows? Stay on the ready list.
@@ -1477,11 +1615,94 @@ export class TcpConnection implements EventTarget {
     return null;
   }
 
+  /**
+   * Arms the retransmission timer once new data went out (`restart` false: an RTO
+   * already running keeps its deadline) or an ACK moved SND.UNA (`restart`): for a
+   * tail loss probe when one may go (RFC 8985 §7.2), else for the RTO.
+   */
+  private armRetransmit(now: number, restart: boolean): void {
+    const timers = this.tcp.env.timers;
+    if (this.persistMode) {
+      this.persistMode = false;
+      restart = true;
+    }
+    const st = this.state;
+    if (this.sackOk && !this.inRecovery && !this.tlpOut && this.rtt.samples && (st === ESTABLISHED || st === CLOSE_WAIT)) {
+      // PTO = 2·SRTT; with one segment out, room for the peer's delayed ACK; at least
+      // 10 ms (as Linux); never past the RTO.
+      const srtt = this.rtt.srtt;
+      let pto = 2 * srtt;
+      if (seqSub(this.sndMax, this.sndUna) <= this.sndMss && pto < 1.5 * srtt + WC_DEL_ACK_MS) pto = 1.5 * srtt + WC_DEL_ACK_MS;
+      if (pto < TLP_MIN_MS) pto = TLP_MIN_MS;
+      const rto = this.rtt.rto;
+      this.probeArmed = true;
+      timers.arm(this.rtxTimer, now + (pto < rto ? pto : rto));
+      return;
+    }
+    if (restart || this.probeArmed || !this.rtxTimer.armed) {
+      this.probeArmed = false;
+      timers.arm(this.rtxTimer, now + this.rtt.rto);
+    }
+  }
+
+  /**
+   * The tail loss probe (RFC 8985 §7.3): one MSS of new data when there is some and the
+   * peer's window takes it (whatever cwnd says), else the last segment sent, again.
+   */
+  private lossProbe(now: number): Packet | null {
+    const mss = this.segMss();
+    const flight = seqSub(this.sndNxt, this.sndUna);
+    const bufEnd = seqAdd(this.bufSeq, this.sbuf.length);
+    let p: Packet | null = null;
+    this.tlpOut = true; // before sendData, which would arm another probe
+    if (this.sndNxt === this.sndMax && seqGt(bufEnd, this.sndNxt) && this.sndWnd - flight > 0) {
+      this.probeNew = true;
+      p = this.sendData(now);
+      this.probeNew = false;
+    }
+    if (p === null) {
+      const dataEnd = this.finQueued && seqGt(this.sndMax, this.finSeq) ? this.finSeq : this.sndMax;
+      let start = seqAdd(dataEnd, -mss);
+      if (seqLt(start, this.sndUna)) start = this.sndUna;
+      const len = seqSub(dataEnd, start);
+      const fin = dataEnd !== this.sndMax ? TCP_FIN : 0;
+      if (len > 0 || fin) p = this.build(start, TCP_ACK | TCP_PSH | fin, seqSub(start, this.bufSeq), len > 0 ? len : 0, false, mss);
+      if (p === null) {
+        this.tlpOut = false;
+        return null;
+      }
+      const c = this.tcp.counters;
+      c.retransmittedSegments++;
+      c.retransmittedBytes += len > 0 ? len : 0;
+      if (this.timing && seqLt(start, this.rttSeq)) this.timing = false;
+    }
+    this.tlpEnd = this.sndMax;
+    return p;
+  }
+
+  /**
+   * The largest segment to hand the device: one MSS, or with TSO up to a 64 KB IP
+   * packet, sized as Linux's tcp_tso_autosize does: about a millisecond at the
+   * connection's rate (2·cwnd/SRTT in slow start, 1.2·cwnd/SRTT after), plus 64 KB >>
+   * (min RTT / 512 µs) — so a short path gets whole 64 KB frames and a long, slow one
+   * small frames (a frame lost on the way then takes few segments with it) — and at
+   * least two segments.
+   */
   private maxSegment(mss: number): number {
     const f = this.tcp.env.features;
     if (!f.tso) return mss;
     // Room for the header with options in the 64 KB IP packet.
-    const cap = Math.min(f.maxTsoSize, 65535) - 80;
+    const gso = Math.min(f.maxTsoSize, 65535) - 80;
+    let cap = gso;
+    const rtt = this.rtt;
+    if (rtt.srtt > 0) {
+      const cc = this.cc;
+      let bytes = ((cc.cwnd < cc.ssthresh ? 2 : 1.2) * cc.cwnd) / rtt.srtt;
+      const shift = Math.floor((rtt.minRtt * 1000) / 512);
+      if (shift < 31) bytes += gso >>> shift;
+      if (bytes < 2 * mss) bytes = 2 * mss;
+      if (bytes < cap) cap = bytes;
+    }
     const n = Math.floor(cap / mss);
     return n > 1 ? n * mss : mss;
   }
@@ -1644,6 +1865,7 @@ export class TcpConnection implements EventTarget {
     const timers = this.tcp.env.timers;
     timers.cancel(this.rtxTimer);
     timers.cancel(this.delackTimer);
+    if (this.reoTimer !== null) timers.cancel(this.reoTimer);
     timers.cancel(this.longTimer);
     this.longMode = LONG_NONE;
     this.persistMode = false;
@@ -1695,6 +1917,16 @@ export class TcpConnection implements EventTarget {
       return;
     }
     if (this.sndUna === this.sndMax && !this.synPending) return;
+    if (this.probeArmed) {
+      // RFC 8985 §7.3: the probe timer fired: send one segment (new data, or the last
+      // one again) to draw an ACK whose SACK blocks show what was lost; the RTO follows.
+      this.probeArmed = false;
+      tcp.counters.lossProbes++;
+      this.tlpPending = true;
+      tcp.env.timers.arm(this.rtxTimer, now + this.rtt.rto);
+      tcp.markReady(this, true);
+      return;
+    }
     this.retries++;
     const limit = st === SYN_SENT || st === SYN_RECEIVED ? this.opts.synRetries : this.opts.maxRetries;
     if (this.retries > limit) {
@@ -1710,6 +1942,10 @@ export class TcpConnection implements EventTarget {
     if (st === SYN_SENT || st === SYN_RECEIVED) {
       this.synPending = true;
     } else {
+      // Linux (tcp_enter_loss): a timeout while many segments sat SACKed without a
+      // recovery says the reordering estimate is too high.
+      if (!this.inRecovery && this.sb.bytes >= INITIAL_REORDERING * this.sndMss) this.setReordering(INITIAL_REORDERING);
+      if (this.tsOk) this.undo.start(EPISODE_TIMEOUT, this.cc, this.tsNow(now));
       this.cc.onRto(seqSub(this.sndMax, this.sndUna), this.sndMss, now);
       this.inRecovery = false;
       this.dupAcks = 0;
@@ -1718,6 +1954,8 @@ export class TcpConnection implements EventTarget {
       this.sndNxt = this.sndUna; // go back: resend from the first unacknowledged byte
       // RFC 2018 §8 / RFC 6675 §5.1: the peer may have reneged; SACK state is not trusted.
       this.sb.clear();
+      this.rack.reset();
+      this.tlpOut = this.tlpPending = false;
       this.highRxt = this.sndUna;
     }
     tcp.env.timers.arm(this.rtxTimer, now + this.rtt.rto);

@@ -36,6 +36,11 @@ export interface TcpCounters {
   sackRetransmittedBytes: number;
   /** Received SACK blocks ignored: malformed option, empty, inverted or beyond SND.MAX. */
   sackBlocksIgnored: number;
+  /** Loss recoveries and timeouts found spurious by their ACK's timestamp echo and undone (RFC 3522 / RFC 4015; Linux TCPFullUndo, TCPSpuriousRTOs). */
+  spuriousRecoveries: number;
+  spuriousRtos: number;
+  /** Tail loss probes sent (RFC 8985 §7). */
+  lossProbes: number;
   /** Segments dropped by PAWS (RFC 7323 §5: TSval older than TS.Recent), answered with an ACK. */
   pawsDrops: number;
   rtoTimeouts: number;
@@ -89,6 +94,9 @@ export function newTcpCounters(stateCounts = new Int32Array(STATE_NAMES.length))
     sackRecoveries: 0,
     sackRetransmittedBytes: 0,
     sackBlocksIgnored: 0,
+    spuriousRecoveries: 0,
+    spuriousRtos: 0,
+    lossProbes: 0,
     pawsDrops: 0,
     rtoTimeouts: 0,
     persistProbes: 0,

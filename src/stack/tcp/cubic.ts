@@ -172,6 +172,14 @@ export class Cubic implements CongestionControl {
     this.lastSet = this.cwnd;
   }
 
+  /** As Linux after an undo: cwnd is back, W_max stays where the reduction put it; a new epoch starts from here. */
+  onUndo(): void {
+    this.inLoss = false;
+    this.epochStart = -1;
+    this.frac = 0;
+    this.lastSet = this.cwnd;
+  }
+
   onRecoveryEnd(flight: number, mss: number, _now: number): void {
     // cwnd = ssthresh (§4.6), without a burst when little is in flight (as NewReno, RFC 6582 option 1).
     const f = (flight > mss ? flight : mss) + mss;

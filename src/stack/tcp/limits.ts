@@ -9,3 +9,8 @@ export const PAWS_IDLE = 24 * 86_400_000;
  * Also the least time between ACKs a TIME_WAIT record sends to out-of-window segments.
  */
 export const CHALLENGE_ACK_INTERVAL_MS = 500;
+
+/** RFC 8985 §7.2 WCDelAckT: the longest a peer may delay an ACK (what a lone segment's probe waits for too). */
+export const WC_DEL_ACK_MS = 200;
+/** The shortest probe timeout (Linux's tcp_schedule_loss_probe floor). */
+export const TLP_MIN_MS = 10;

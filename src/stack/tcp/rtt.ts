@@ -7,6 +7,8 @@
 export class RttEstimator {
   srtt = 0;
   rttvar = 0;
+  /** The smallest sample seen (ms; Infinity before any): the path's propagation delay, as Linux's tcp_min_rtt (whose window is 300 s). */
+  minRtt = Infinity;
   /** The RTO without backoff (ms). */
   baseRto: number;
   /** Timeouts in a row (the backoff exponent). */
@@ -35,6 +37,7 @@ export class RttEstimator {
 
   sample(r: number): void {
     if (!(r >= 0)) return;
+    if (r < this.minRtt) this.minRtt = r;
     if (!this.hasSample) {
       this.srtt = r;
       this.rttvar = r / 2;

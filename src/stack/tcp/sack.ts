@@ -5,8 +5,9 @@
  * Its arrays are made at the first SACK block (most connections never see one), and
  * nothing is allocated after that.
  *
- * Loss (RFC 6675 §4 IsLost, DupThresh 3): an unSACKed byte is lost when more than
- * (DupThresh − 1)·SMSS bytes, or DupThresh discontiguous ranges, above it are SACKed.
+ * Loss (RFC 6675 §4 IsLost): an unSACKed byte is lost when more than (DupThresh − 1)·SMSS
+ * bytes, or DupThresh discontiguous ranges, above it are SACKed. DupThresh starts at 3
+ * and the connection raises it when it finds the path reorders (undo.ts).
  * That property only grows going down, so one "lost boundary" splits the holes: every
  * unSACKed byte below it is lost, none above it (the boundary is always a range start).
  */
@@ -30,6 +31,11 @@ export class SackScoreboard {
   count = 0;
   /** Bytes in the ranges. */
   bytes = 0;
+  /** RFC 6675 DupThresh, in segments. */
+  dupThresh = DUP_THRESH;
+  /** When `lostByTime`: every unSACKed byte below `timeLost` is lost too, found by time (RACK, rack.ts). */
+  private timeLost = 0;
+  private lostByTime = false;
 
   constructor(private readonly cap = SACK_MAX_RANGES) {}
 
@@ -41,6 +47,13 @@ export class SackScoreboard {
   clear(): void {
     this.count = 0;
     this.bytes = 0;
+    this.lostByTime = false;
+  }
+
+  /** RACK found every unSACKed byte below `seq` lost (nothing when `seq` is at or below `una`). */
+  setTimeLost(seq: number, una: number): void {
+    this.lostByTime = seqGt(seq, una);
+    this.timeLost = seq;
   }
 
   /** Adds the block [l, r) reported by the peer, validated against [una, max). */
@@ -103,6 +116,7 @@ export class SackScoreboard {
 
   /** SND.UNA moved to `una`: what lies below it goes. */
   advance(una: number): void {
+    if (this.lostByTime && seqLeq(this.timeLost, una)) this.lostByTime = false;
     const lo = this.lo;
     const hi = this.hi;
     const n = this.count;
@@ -154,12 +168,14 @@ export class SackScoreboard {
     const lo = this.lo;
     const hi = this.hi;
     let above = 0;
-    const need = (DUP_THRESH - 1) * mss;
+    const thresh = this.dupThresh;
+    const need = (thresh - 1) * mss;
+    const byTime = this.lostByTime && seqGt(this.timeLost, una) ? this.timeLost : una;
     for (let k = this.count - 1; k >= 0; k--) {
       above += seqSub(hi[k]!, lo[k]!);
-      if (above > need || this.count - k >= DUP_THRESH) return lo[k]!;
+      if (above > need || this.count - k >= thresh) return seqGt(byTime, lo[k]!) ? byTime : lo[k]!;
     }
-    return una;
+    return byTime;
   }
 
   /** SACKed bytes below `x`. */
