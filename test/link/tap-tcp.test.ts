@@ -6,8 +6,7 @@
  */
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
-import { exchange, PEER_SCRIPT, type ExchangeReport } from './tap-peer.js';
+import { exchange, PEER_SCRIPT, peerReady, peerReport, type ExchangeReport } from './tap-peer.js';
 import { KERNEL_IP, requireTap, SHOAL_IP, withTapWorld, type TapWorld } from './tap-netns.js';
 
 const BYTES = 20 * 1024 * 1024;
@@ -35,7 +34,7 @@ test('tap: 20 MB each way, Shoal client and kernel server, SHA-256 equal, GSO fr
   await withTapWorld({}, async (w) => {
     const peer = w.spawn('node', ['-e', PEER_SCRIPT, 'server', KERNEL_IP, String(PORT), String(BYTES)]);
     const reported = peerReport(peer);
-    await ready(peer);
+    await peerReady(peer);
     const shoal = await new Promise<ExchangeReport>((resolve, reject) => {
       const s = w.host!.net.connect({ port: PORT, host: KERNEL_IP, allowHalfOpen: true }, () => exchange(s, true, BYTES).then(resolve, reject));
       s.once('error', reject);
@@ -83,33 +82,4 @@ function check(t: TestContext, w: TapWorld, kernel: ExchangeReport, shoal: Excha
   assert.equal(c.txRefused + c.txMalformed, 0, 'the kernel took every frame');
   const mbps = (r: ExchangeReport) => ((r.bytes / (1024 * 1024)) / (r.ms / 1000)).toFixed(0);
   t.diagnostic(`${what}: kernel → Shoal ${mbps(shoal)} MB/s, Shoal → kernel ${mbps(kernel)} MB/s; rx GSO frames ${c.rxGsoFrames}, tx GSO frames ${c.txGsoFrames}, wakeups ${c.wakeups}`);
-}
-
-/** The peer's JSON line, once it exits (rejects with its stderr on failure). */
-function peerReport(peer: ChildProcess): Promise<ExchangeReport> {
-  let out = '';
-  let err = '';
-  peer.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  peer.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  return new Promise((resolve, reject) => {
-    peer.once('exit', (code) => {
-      const line = out.split('\n').find((l) => l.startsWith('{'));
-      if (code !== 0 || line === undefined) reject(new Error(`kernel-side peer exited with ${code}: ${err.trim() || out.trim()}`));
-      else resolve(JSON.parse(line) as ExchangeReport);
-    });
-  });
-}
-
-/** Resolves when the kernel-side server listens. */
-function ready(peer: ChildProcess): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onData = (d: Buffer): void => {
-      if (d.toString().includes('READY')) {
-        peer.stdout!.off('data', onData);
-        resolve();
-      }
-    };
-    peer.stdout!.on('data', onData);
-    peer.once('exit', (code) => reject(new Error(`kernel-side server exited with ${code} before listening`)));
-  });
 }
