@@ -132,6 +132,14 @@ export class Arp implements L3Receiver {
     this.sendArp(ARP_OP_REQUEST, MAC_BROADCAST, ip, 0, ip);
   }
 
+  /** An ARP probe (RFC 5227 §2.1.1): who has `ip`? asked from 0.0.0.0, so no cache learns from it. */
+  probe(ip: Ipv4Address): void {
+    this.sendArp(ARP_OP_REQUEST, MAC_BROADCAST, 0, 0, ip);
+  }
+
+  /** Sees every well-formed ARP packet received (sender, sender MAC, target), e.g. address conflict detection. */
+  watcher: ((spa: Ipv4Address, sha: MacAddress, tpa: Ipv4Address) => void) | null = null;
+
   receive(p: Packet, now: number): void {
     const at = p.front(Math.min(p.length, ARP_LENGTH));
     const a = at < 0 ? 'truncated' : parseArp(p.bufs[0]!, at, p.length);
@@ -142,6 +150,7 @@ export class Arp implements L3Receiver {
     }
     if (a.op === ARP_OP_REQUEST) this.counters.rxRequests++;
     else this.counters.rxReplies++;
+    this.watcher?.(a.spa, a.sha, a.tpa);
     const forUs = this.isOurs(a.tpa);
     // RFC 826 "Packet Reception": update the sender if we know it; add it only when it
     // asks us (see above). A gratuitous ARP (spa == tpa) refreshes a known entry.

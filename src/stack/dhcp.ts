@@ -9,14 +9,16 @@
  * (REQUEST broadcast) → the lease ends: the address is removed and we start again.
  * A NAK sends us back to INIT at once (§3.1 step 5, §4.4.4).
  *
- * Not done: the ARP probe of the offered address and DECLINE (§4.4.1's SHOULD),
- * INIT-REBOOT, RELEASE.
+ * Before a new address is used, it is checked (§4.4.1's SHOULD, RFC 5227 §2.1): three
+ * ARP probes, and anyone else answering for the address or probing it too in that time
+ * is a conflict: a DECLINE goes to the server and we start again ten seconds later
+ * (§3.1 step 5). `release()` gives the lease back (§4.4.6). Not done: INIT-REBOOT.
  */
 import type { Packet } from '../packet/packet.js';
-import { IPV4_BROADCAST, readU16, writeMac, type Ipv4Address } from '../wire/addr.js';
+import { IPV4_BROADCAST, readU16, writeMac, type Ipv4Address, type MacAddress } from '../wire/addr.js';
 import { checksum, pseudoHeaderSum } from '../wire/checksum.js';
 import {
-  BOOTP_REPLY, BOOTP_REQUEST, DHCP_CLIENT_PORT, DHCP_SERVER_PORT, DHCPACK, DHCPDISCOVER, DHCPNAK, DHCPOFFER, DHCPREQUEST,
+  BOOTP_REPLY, BOOTP_REQUEST, DHCP_CLIENT_PORT, DHCP_SERVER_PORT, DHCPACK, DHCPDECLINE, DHCPDISCOVER, DHCPNAK, DHCPOFFER, DHCPRELEASE, DHCPREQUEST,
   dhcpMessageLength, emitDhcp, parseDhcp, type DhcpMessage,
 } from '../wire/dhcp.js';
 import { IPPROTO_UDP, type Ipv4Header } from '../wire/ipv4.js';
@@ -27,13 +29,23 @@ import type { Stack } from './stack.js';
 
 export { type DhcpLease } from './dhcp-lease.js';
 
-export type DhcpState = 'STOPPED' | 'INIT' | 'SELECTING' | 'REQUESTING' | 'BOUND' | 'RENEWING' | 'REBINDING';
+/**
+ * RFC 2131's states, with CHECKING for the ARP probes between ACK and BOUND, INIT for
+ * the wait after a DECLINE, and RELEASING while a DHCPRELEASE leaves (then STOPPED).
+ */
+export type DhcpState = 'STOPPED' | 'INIT' | 'SELECTING' | 'REQUESTING' | 'CHECKING' | 'BOUND' | 'RENEWING' | 'REBINDING' | 'RELEASING';
 
 export interface DhcpClientOptions {
   /** A lease was granted or extended (the address is set). */
   onBound?: (lease: DhcpLease) => void;
-  /** The address was taken away (NAK, the lease ran out, stop). */
-  onLost?: (why: 'nak' | 'expired' | 'stopped') => void;
+  /** The address was taken away (NAK, the lease ran out, stop, release). */
+  onLost?: (why: 'nak' | 'expired' | 'stopped' | 'released') => void;
+  /**
+   * How long the ARP check of a new address lasts (ms, default 1000; 0: no check). Three
+   * probes go out in that time. RFC 5227's own timing (about 7 s) is meant for slow
+   * links; on a LAN an answer comes in well under a second.
+   */
+  probeMs?: number;
 }
 
 export interface DhcpCounters {
@@ -50,6 +62,10 @@ export interface DhcpCounters {
   leases: number;
   expired: number;
   sendFailures: number;
+  /** ARP probes sent, addresses declined after a conflict, leases released. */
+  probes: number;
+  declines: number;
+  releases: number;
 }
 
 /** RFC 2132 §9.8: subnet mask, router, DNS, domain name, MTU, lease time, T1, T2. */
@@ -58,9 +74,21 @@ const PARAMETERS = [1, 3, 6, 15, 26, 51, 58, 59];
 const REQUEST_RETRIES = 4;
 /** §4.4.5: in RENEWING and REBINDING, wait half the time left, but at least 60 s. */
 const MIN_RENEW_RETRY_MS = 60_000;
+/** RFC 5227 §2.1.1 PROBE_NUM. */
+const PROBES = 3;
+/** §3.1 step 5: after a DECLINE, wait at least ten seconds before starting again. */
+const DECLINE_WAIT_MS = 10_000;
+/**
+ * The address outlives a RELEASE by this much: transmit is pulled, so the datagram is
+ * routed (from our address) when the device takes it, after release() has returned.
+ */
+const RELEASE_GRACE_MS = 1;
 
 export class DhcpClient {
-  readonly counters: DhcpCounters = { discovers: 0, requests: 0, retransmits: 0, offers: 0, acks: 0, naks: 0, malformed: 0, ignored: 0, leases: 0, expired: 0, sendFailures: 0 };
+  readonly counters: DhcpCounters = {
+    discovers: 0, requests: 0, retransmits: 0, offers: 0, acks: 0, naks: 0, malformed: 0, ignored: 0, leases: 0, expired: 0, sendFailures: 0,
+    probes: 0, declines: 0, releases: 0,
+  };
   private st: DhcpState = 'STOPPED';
   private xid = 0;
   /** Retransmissions of the current message. */
@@ -71,6 +99,10 @@ export class DhcpClient {
   private offered: Ipv4Address = 0;
   private offerServer: Ipv4Address = 0;
   private current: DhcpLease | null = null;
+  /** The lease being checked (CHECKING). */
+  private checking: DhcpLease | null = null;
+  private readonly probeMs: number;
+  private readonly watcher = (spa: Ipv4Address, sha: MacAddress, tpa: Ipv4Address): void => this.arpSeen(spa, sha, tpa);
   private readonly retry: Timer;
   private readonly leaseTimer: Timer;
   private readonly clientId: Uint8Array;
@@ -87,6 +119,7 @@ export class DhcpClient {
     this.clientId = new Uint8Array(7);
     this.clientId[0] = 1;
     writeMac(this.clientId, 1, stack.iface.mac);
+    this.probeMs = options.probeMs ?? 1000;
   }
 
   get state(): DhcpState {
@@ -105,16 +138,47 @@ export class DhcpClient {
 
   /** Stops the client; an address it set is removed (the lease is no longer kept up). */
   stop(): void {
-    if (this.st === 'STOPPED') return;
+    this.halt('stopped');
+  }
+
+  /**
+   * Gives the lease back to the server (DHCPRELEASE, §4.4.6: unicast, ciaddr ours, the
+   * server's identifier) and stops: the address is removed a moment later (RELEASING,
+   * then STOPPED and onLost('released')). True when a lease was held.
+   */
+  release(): boolean {
+    const l = this.current;
+    if (l === null || (this.st !== 'BOUND' && this.st !== 'RENEWING' && this.st !== 'REBINDING')) {
+      this.stop();
+      return false;
+    }
+    const now = this.stack.env.clock.now();
+    const m = this.message(DHCPRELEASE, now);
+    m.xid = this.stack.env.random.nextU32();
+    m.secs = 0;
+    m.ciaddr = l.address;
+    m.serverId = l.server;
+    this.counters.releases++;
+    this.send(m, l.address, l.server);
     this.stack.ipv4.removeFilter(this.filter);
+    this.stack.env.timers.cancel(this.leaseTimer);
+    this.st = 'RELEASING';
+    this.stack.env.timers.arm(this.retry, now + RELEASE_GRACE_MS);
+    return true;
+  }
+
+  private halt(why: 'stopped' | 'released'): void {
+    if (this.st === 'STOPPED') return;
+    if (this.st !== 'RELEASING') this.stack.ipv4.removeFilter(this.filter);
     this.stack.env.timers.cancel(this.retry);
     this.stack.env.timers.cancel(this.leaseTimer);
+    this.endCheck();
     const had = this.current !== null;
     this.st = 'STOPPED';
     this.current = null;
     if (had) {
       this.stack.setAddress(0, 0);
-      this.options.onLost?.('stopped');
+      this.options.onLost?.(why);
     }
   }
 
@@ -131,6 +195,18 @@ export class DhcpClient {
   }
 
   private retransmit(now: number): void {
+    if (this.st === 'CHECKING') {
+      this.nextProbe(now);
+      return;
+    }
+    if (this.st === 'INIT') {
+      this.init(now); // the wait after a DECLINE is over
+      return;
+    }
+    if (this.st === 'RELEASING') {
+      this.halt('released');
+      return;
+    }
     this.counters.retransmits++;
     this.attempt++;
     switch (this.st) {
@@ -210,6 +286,12 @@ export class DhcpClient {
       return;
     }
     this.counters.acks++;
+    this.stack.env.timers.cancel(this.retry);
+    if (this.st === 'REQUESTING' && this.probeMs > 0) this.startCheck(lease, this.stack.env.clock.now());
+    else this.bind(lease);
+  }
+
+  private bind(lease: DhcpLease): void {
     this.counters.leases++;
     const timers = this.stack.env.timers;
     timers.cancel(this.retry);
@@ -217,11 +299,63 @@ export class DhcpClient {
     this.current = lease;
     this.st = 'BOUND';
     if (old === null || old.address !== lease.address || old.prefix !== lease.prefix || old.gateway !== lease.gateway) {
-      this.stack.setAddress(lease.address, lease.prefix, lease.gateway);
+      this.stack.setAddress(lease.address, lease.prefix, lease.gateway); // and announces it (RFC 5227 §2.3)
     }
     if (lease.renewAt !== Infinity) timers.arm(this.leaseTimer, lease.renewAt);
     else timers.cancel(this.leaseTimer);
     this.options.onBound?.(lease);
+  }
+
+  // --- checking the address (RFC 5227 §2.1) ---
+
+  private startCheck(lease: DhcpLease, now: number): void {
+    this.st = 'CHECKING';
+    this.checking = lease;
+    this.attempt = 0;
+    this.stack.arp.watcher = this.watcher;
+    this.nextProbe(now);
+  }
+
+  /** A probe, PROBES of them evenly over probeMs; after the last interval, the address is ours. */
+  private nextProbe(now: number): void {
+    const lease = this.checking!;
+    if (this.attempt === PROBES) {
+      this.endCheck();
+      this.bind(lease);
+      return;
+    }
+    this.attempt++;
+    this.counters.probes++;
+    this.stack.arp.probe(lease.address);
+    this.stack.env.timers.arm(this.retry, now + this.probeMs / PROBES);
+  }
+
+  /**
+   * An ARP packet while checking: a conflict when someone else claims the address
+   * (sender = it), or probes for it too (sender 0.0.0.0, target it, another MAC).
+   */
+  private arpSeen(spa: Ipv4Address, sha: MacAddress, tpa: Ipv4Address): void {
+    const lease = this.checking;
+    if (lease === null || this.st !== 'CHECKING') return;
+    const mine = sha === this.stack.iface.mac;
+    if (!((spa === lease.address && !mine) || (spa === 0 && tpa === lease.address && !mine))) return;
+    const now = this.stack.env.clock.now();
+    this.endCheck();
+    // §4.4.1: DHCPDECLINE (ciaddr 0, the address in option 50, the server's identifier), then INIT after a wait.
+    const m = this.message(DHCPDECLINE, now);
+    m.secs = 0;
+    m.requestedIp = lease.address;
+    m.serverId = lease.server;
+    this.counters.declines++;
+    this.send(m, 0, IPV4_BROADCAST);
+    this.st = 'INIT';
+    this.offered = 0;
+    this.stack.env.timers.arm(this.retry, now + DECLINE_WAIT_MS);
+  }
+
+  private endCheck(): void {
+    this.checking = null;
+    if (this.stack.arp.watcher === this.watcher) this.stack.arp.watcher = null;
   }
 
   private onNak(now: number): void {

@@ -13,7 +13,7 @@ import { formatIpv4, parseIpv4 } from '../../src/wire/addr.js';
 import { DhcpClient, type DhcpLease } from '../../src/stack/dhcp.js';
 import { KERNEL_IP, requireTap, withTapWorld } from './tap-netns.js';
 
-test('tap: Shoal, with no address, gets a lease from dnsmasq in the namespace, and the kernel pings it', { timeout: 60_000 }, async (t) => {
+test('tap: Shoal, with no address, gets a lease from dnsmasq in the namespace (checked by ARP first), the kernel pings it, and the lease is released', { timeout: 60_000 }, async (t) => {
   if (!requireTap(t, 'dnsmasq', 'ping')) return;
   const dir = mkdtempSync(join(tmpdir(), 'shoal-dhcp-'));
   try {
@@ -38,15 +38,15 @@ test('tap: Shoal, with no address, gets a lease from dnsmasq in the namespace, a
         let log = '';
         server.stderr!.on('data', (d: Buffer) => (log += d.toString()));
         server.stdout!.on('data', (d: Buffer) => (log += d.toString()));
+        let bound: (l: DhcpLease) => void = () => {};
+        const dhcp = new DhcpClient(stack, { onBound: (l) => bound(l) });
         const lease = await new Promise<DhcpLease>((resolve, reject) => {
           const timer = setTimeout(() => reject(new Error(`no lease within 30 s (client ${dhcp.state}, ${JSON.stringify(dhcp.counters)}); dnsmasq said:\n${log}`)), 30_000);
           server.once('exit', (code) => reject(new Error(`dnsmasq exited (${code}):\n${log}`)));
-          const dhcp = new DhcpClient(stack, {
-            onBound: (l) => {
-              clearTimeout(timer);
-              resolve(l);
-            },
-          });
+          bound = (l) => {
+            clearTimeout(timer);
+            resolve(l);
+          };
           dhcp.start();
           w.loop!.wake();
         });
@@ -60,7 +60,16 @@ test('tap: Shoal, with no address, gets a lease from dnsmasq in the namespace, a
         assert.equal(stack.address, a);
         const ping = await w.exec('ping', ['-c', '3', '-i', '0.2', '-W', '2', formatIpv4(a)]);
         assert.match(ping.stdout, /3 packets transmitted, 3 received/);
-        assert.match(log, new RegExp(`DHCPACK\\(${w.tapName}\\) ${formatIpv4(a).replace(/\./g, '\\.')}`));
+        const ip = formatIpv4(a).replace(/\./g, '\\.');
+        assert.match(log, new RegExp(`DHCPACK\\(${w.tapName}\\) ${ip}`));
+        assert.equal(dhcp.counters.probes, 3, 'the address was checked with ARP probes first');
+        // The lease goes back: dnsmasq logs the RELEASE.
+        assert.equal(dhcp.release(), true);
+        w.loop!.wake();
+        const released = new RegExp(`DHCPRELEASE\\(${w.tapName}\\) ${ip}`);
+        for (let i = 0; i < 100 && !released.test(log); i++) await new Promise((r) => setTimeout(r, 50));
+        assert.match(log, released);
+        assert.equal(stack.address, 0);
       },
       1,
       null,

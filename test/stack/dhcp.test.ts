@@ -5,7 +5,7 @@ import { twoStacks, IP_B, type TwoStacks } from './net.js';
 import { IPV4_BROADCAST, parseIpv4, type Ipv4Address } from '../../src/wire/addr.js';
 import { IPPROTO_UDP } from '../../src/wire/ipv4.js';
 import {
-  BOOTP_REPLY, DHCPACK, DHCPDISCOVER, DHCPNAK, DHCPOFFER, DHCPREQUEST, dhcpMessageLength, emitDhcp, parseDhcp, type DhcpMessage,
+  BOOTP_REPLY, DHCPACK, DHCPDECLINE, DHCPDISCOVER, DHCPNAK, DHCPOFFER, DHCPRELEASE, DHCPREQUEST, dhcpMessageLength, emitDhcp, parseDhcp, type DhcpMessage,
 } from '../../src/wire/dhcp.js';
 import { DhcpClient } from '../../src/stack/dhcp.js';
 
@@ -225,4 +225,73 @@ test("DHCP: a reply for another exchange (another xid) is not claimed: the stack
   assert.equal(dhcp.state, 'SELECTING');
   assert.ok(net.run(() => dhcp.state === 'BOUND', 10_000));
   assert.equal(dhcp.counters.offers, 1);
+});
+
+test('DHCP: a new address is checked with three ARP probes from 0.0.0.0 before it is used (RFC 5227 §2.1), then announced', () => {
+  const net = setup();
+  const seen = server(net, normal);
+  let boundAt = -1;
+  const dhcp = new DhcpClient(net.a, { probeMs: 900, onBound: () => (boundAt = net.clock.now()) });
+  const arp: [number, number, number][] = [];
+  net.b.arp.watcher = (spa, sha, tpa) => arp.push([spa, sha, tpa]);
+  dhcp.start();
+  assert.ok(net.run(() => dhcp.state === 'CHECKING', 10_000));
+  assert.equal(net.a.address, 0, 'not used while it is checked');
+  assert.ok(net.run(() => dhcp.state === 'BOUND', 5_000));
+  const ackAt = seen[1]!.at;
+  assert.equal(boundAt - ackAt, 900, 'bound once the check is over');
+  assert.equal(dhcp.counters.probes, 3);
+  assert.equal(net.a.address, OFFERED);
+  // What the other host saw: three probes (from 0.0.0.0), then the announcement; it answered none.
+  const mac = net.devA.mac;
+  assert.deepEqual(arp.filter((a) => a[2] === OFFERED), [[0, mac, OFFERED], [0, mac, OFFERED], [0, mac, OFFERED], [OFFERED, mac, OFFERED]]);
+  assert.equal(net.b.arp.counters.txReplies, 0);
+});
+
+test('DHCP: someone answers for the offered address: DECLINE to the server, and DISCOVER again ten seconds later', () => {
+  const net = setup();
+  const seen = server(net, normal);
+  // The other host already uses the offered address (and still serves DHCP from 10.0.0.2).
+  net.b.setAddress(OFFERED, 24);
+  const lost: string[] = [];
+  const dhcp = new DhcpClient(net.a, { onLost: (why) => lost.push(why) });
+  dhcp.start();
+  assert.ok(net.run(() => dhcp.counters.declines === 1, 10_000));
+  assert.equal(net.a.address, 0, 'never configured');
+  assert.equal(dhcp.state, 'INIT');
+  net.run(() => seen.length === 3, 1_000);
+  const decline = seen[2]!;
+  assert.equal(decline.m.messageType, DHCPDECLINE);
+  assert.equal(decline.m.requestedIp, OFFERED);
+  assert.equal(decline.m.serverId, IP_B);
+  assert.equal(decline.m.ciaddr, 0);
+  assert.deepEqual([decline.src, decline.dst], [0, IPV4_BROADCAST]);
+  // The other host gives the address up; the next try gets it.
+  net.b.setAddress(IP_B, 24);
+  assert.ok(net.run(() => dhcp.state === 'BOUND', 30_000));
+  assert.equal(seen[3]!.m.messageType, DHCPDISCOVER);
+  assert.equal(seen[3]!.at - decline.at, 10_000, 'RFC 2131 §3.1 step 5: at least ten seconds later');
+  assert.equal(net.a.address, OFFERED);
+  assert.deepEqual(lost, []);
+});
+
+test('DHCP: release() gives the lease back: a unicast DHCPRELEASE with ciaddr and the server identifier; the address goes', () => {
+  const net = setup();
+  const seen = server(net, normal);
+  const lost: string[] = [];
+  const dhcp = new DhcpClient(net.a, { onLost: (why) => lost.push(why) });
+  dhcp.start();
+  assert.ok(net.run(() => dhcp.state === 'BOUND', 10_000));
+  assert.equal(dhcp.release(), true);
+  assert.equal(dhcp.state, 'RELEASING');
+  assert.ok(net.run(() => seen.length === 3 && dhcp.state === 'STOPPED', 5_000), 'the RELEASE reached the server');
+  assert.equal(net.a.address, 0);
+  assert.deepEqual(lost, ['released']);
+  const r = seen[2]!;
+  assert.equal(r.m.messageType, DHCPRELEASE);
+  assert.equal(r.m.ciaddr, OFFERED);
+  assert.equal(r.m.serverId, IP_B);
+  assert.deepEqual([r.src, r.dst], [OFFERED, IP_B]);
+  assert.equal(dhcp.counters.releases, 1);
+  assert.equal(dhcp.release(), false, 'nothing left to release');
 });

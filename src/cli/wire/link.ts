@@ -41,7 +41,7 @@ export interface WiredHost {
   readonly label: string;
   /** The DHCP client (--dhcp), or null. */
   dhcp: DhcpClient | null;
-  /** Stops everything: the host, the loop, the capture (flushed), the TAP. */
+  /** Stops everything: a DHCP lease released, the host, the loop, the capture (flushed), the TAP. */
   close(): Promise<void>;
 }
 
@@ -70,6 +70,8 @@ export async function openWiredHostWithAddress(values: Record<string, string | b
 }
 
 const DHCP_WAIT_S = 60;
+/** How long close() waits for a DHCPRELEASE to leave before tearing the host down. */
+const RELEASE_WAIT_MS = 500;
 
 export function openWiredHost(values: Record<string, string | boolean | undefined>, seed = 1): WiredHost {
   const link = values['link'];
@@ -116,7 +118,14 @@ export function openWiredHost(values: Record<string, string | boolean | undefine
     label: `${link} ${address ?? 'DHCP'}`,
     dhcp: null,
     async close() {
-      this.dhcp?.stop();
+      const dhcp = this.dhcp;
+      if (dhcp !== null && dhcp.release()) {
+        // The lease goes back to the server (§4.4.6); give the RELEASE a moment to leave.
+        loop.wake();
+        const until = Date.now() + RELEASE_WAIT_MS;
+        while (dhcp.state !== 'STOPPED' && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
+      }
+      dhcp?.stop();
       host.close();
       loop.stop();
       tap.close();
