@@ -299,3 +299,27 @@ test('tcp sack: under 5% loss, SACK retransmits about what was lost; less than N
   // NewReno also resends one segment per partial ACK, but timeouts send it back over data that had arrived.
   assert.ok(withSack.rexmitBytes - withSack.lostBytes <= without.rexmitBytes - without.lostBytes, `with ${fmt(withSack)}; without ${fmt(without)} ${S}`);
 });
+
+test('tcp sack: a duplicate segment is reported as the first block of the next ACK, once (RFC 2883 D-SACK)', () => {
+  const o = open({ mss: MSS, sackPermitted: true });
+  const base = PEER_ISN + 1;
+  const una = o.iss + 1;
+  const rel = (s: RawSegment): number[] => (s.options.sack ?? []).map((x) => x - base);
+  o.send(base, una, new Uint8Array(100));
+  o.r.advance(500); // the delayed ACK goes
+  // The same segment again (its ACK was lost, say): entirely old.
+  const [a1] = o.send(base, una, new Uint8Array(100));
+  assert.deepEqual(rel(a1!), [0, 100], `the duplicate, reported ${S}`);
+  // Part old, part new: the old part is reported, the new part taken.
+  const [a2] = o.send(base + 50, una, new Uint8Array(100));
+  assert.deepEqual(rel(a2!), [50, 100], S);
+  assert.equal(a2!.ack - base, 150);
+  // A duplicate while out-of-order data is held: D-SACK first, then the SACK block.
+  o.send(base + 300, una, new Uint8Array(100));
+  const [a3] = o.send(base + 100, una, new Uint8Array(50));
+  assert.deepEqual(rel(a3!), [100, 150, 300, 400], S);
+  // Reported once: the next ACK (new data while out-of-order data is held) has the SACK block only.
+  const [a4] = o.send(base + 150, una, new Uint8Array(50));
+  assert.deepEqual(rel(a4!), [300, 400], S);
+  assert.equal(o.r.tcp.counters.dsacksSent, 3);
+});

@@ -141,6 +141,10 @@ export class TcpConnection implements EventTarget {
   private sackL: Uint32Array = NO_BLOCKS;
   private sackR: Uint32Array = NO_BLOCKS;
   private sackN = 0;
+  /** A duplicate segment to report (RFC 2883 D-SACK: the first block of the next ACK, once). */
+  private dsackPending = false;
+  private dsackL = 0;
+  private dsackR = 0;
   /**
    * Our TSval is the millisecond clock plus this random per-connection offset (RFC 7323
    * §5.4). Public for SYN cookies, which may set it when rebuilding a connection.
@@ -639,6 +643,8 @@ export class TcpConnection implements EventTarget {
         (seqGeq(end, this.rcvNxt) && seqLt(end, seqAdd(this.rcvNxt, rcvWnd)));
     }
     if (!ok) {
+      // RFC 2883: data we already had is reported back (a D-SACK), so the sender can tell a needless retransmission.
+      if (p.length > 0 && this.sackOk && seqLeq(seqAdd(seq, p.length), this.rcvNxt)) this.noteDsack(seq, seqAdd(seq, p.length));
       p.release();
       if (flags & TCP_RST) return;
       if (st === SYN_RECEIVED && flags & TCP_SYN && seq === this.irs) {
@@ -698,6 +704,7 @@ export class TcpConnection implements EventTarget {
         syn = 0;
         d--;
       }
+      if (d > 0 && p.length > 0 && this.sackOk) this.noteDsack(seqAdd(this.rcvNxt, -(d < p.length ? d : p.length)), this.rcvNxt);
       if (d >= p.length) {
         if (d > p.length) fin = 0;
         p.trimFront(p.length);
@@ -1168,6 +1175,14 @@ export class TcpConnection implements EventTarget {
     L[0] = l;
     R[0] = r;
     this.sackN = m + 1;
+  }
+
+  private noteDsack(l: number, r: number): void {
+    this.dsackL = l;
+    this.dsackR = r;
+    this.dsackPending = true;
+    this.tcp.counters.dsacksSent++;
+    this.ackNow(); // at once, as a duplicate ACK would go
   }
 
   /** The SACK blocks still worth sending (above rcvNxt, data still held); drops the rest. */
@@ -1747,16 +1762,19 @@ export class TcpConnection implements EventTarget {
     const sackPerm = synOpts && this.opts.sack && (synSent || this.sackOk);
     let optLen = synOpts ? 4 + (ts ? TS_LEN : sackPerm ? 4 : 0) + (wscale ? 4 : 0) : ts ? TS_LEN : 0;
     let sackN = 0;
-    if (!synOpts && hasAck && this.sackN > 0) {
-      sackN = this.pruneSackBlocks();
+    let ds = 0;
+    if (!synOpts && hasAck && (this.sackN > 0 || this.dsackPending)) {
+      sackN = this.sackN > 0 ? this.pruneSackBlocks() : 0;
+      ds = this.dsackPending ? 1 : 0;
       const fit = (36 - optLen) >>> 3; // 40 bytes minus the 4 of NOP, NOP, kind, length
-      if (sackN > fit) sackN = fit;
+      if (sackN + ds > fit) sackN = fit - ds;
       if (len > 0) {
         // Every segment (of a super-frame too) must stay within the negotiated MSS.
         const seg = len < segSize ? len : segSize;
-        while (sackN > 0 && optLen + 4 + 8 * sackN + seg > this.mssLimit) sackN--;
+        while (sackN > 0 && optLen + 4 + 8 * (sackN + ds) + seg > this.mssLimit) sackN--;
+        if (ds > 0 && optLen + 12 + seg > this.mssLimit) ds = 0;
       }
-      if (sackN > 0) optLen += 4 + 8 * sackN;
+      if (sackN + ds > 0) optLen += 4 + 8 * (sackN + ds);
     }
     const hl = 20 + optLen;
     const at = p.append(hl);
@@ -1804,12 +1822,18 @@ export class TcpConnection implements EventTarget {
       b[o + 3] = this.ourScale;
       o += 4;
     }
-    if (sackN > 0) {
+    if (sackN + ds > 0) {
       b[o] = 1;
       b[o + 1] = 1;
       b[o + 2] = 5;
-      b[o + 3] = 2 + 8 * sackN;
+      b[o + 3] = 2 + 8 * (sackN + ds);
       o += 4;
+      if (ds > 0) {
+        writeU32(b, o, this.dsackL);
+        writeU32(b, o + 4, this.dsackR);
+        o += 8;
+        this.dsackPending = false;
+      }
       for (let k = 0; k < sackN; k++, o += 8) {
         writeU32(b, o, this.sackL[k]!);
         writeU32(b, o + 4, this.sackR[k]!);

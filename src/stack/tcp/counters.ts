@@ -41,6 +41,8 @@ export interface TcpCounters {
   spuriousRtos: number;
   /** Tail loss probes sent (RFC 8985 §7). */
   lossProbes: number;
+  /** Duplicate segments reported to the peer as D-SACK blocks (RFC 2883). */
+  dsacksSent: number;
   /** Segments dropped by PAWS (RFC 7323 §5: TSval older than TS.Recent), answered with an ACK. */
   pawsDrops: number;
   rtoTimeouts: number;
@@ -97,6 +99,7 @@ export function newTcpCounters(stateCounts = new Int32Array(STATE_NAMES.length))
     spuriousRecoveries: 0,
     spuriousRtos: 0,
     lossProbes: 0,
+    dsacksSent: 0,
     pawsDrops: 0,
     rtoTimeouts: 0,
     persistProbes: 0,
