@@ -11,7 +11,8 @@
  * addon; without them it says why and gives no rows (and the memcached row needs
  * memcached and memcaslap).
  *
- * `node dist/bench/tap.js` runs it on its own; SHOAL_BENCH_SECONDS sets each case's time.
+ * `node dist/bench/tap.js [in|out|rr|conn|memcached]...` runs it (or some cases) on its own,
+ * e.g. under `node --cpu-prof`; SHOAL_BENCH_SECONDS sets each case's time.
  */
 import { pathToFileURL } from 'node:url';
 import type { Duplex } from 'node:stream';
@@ -33,6 +34,9 @@ const VETH_SERVER = '10.78.0.2';
 const TAP_KERNEL = '10.77.0.1';
 const TAP_SHOAL = '10.77.0.2';
 const MEMCACHED_PORT = 11211;
+
+export const TAP_CASES = ['in', 'out', 'rr', 'conn', 'memcached'] as const;
+export type TapCase = (typeof TAP_CASES)[number];
 
 /** The two ends under test: the veth pair's namespaces, and Shoal with its TAP's kernel side. */
 interface World {
@@ -81,7 +85,11 @@ async function bulkIn(w: World): Promise<[shoal: number, veth: number]> {
 }
 
 /** Shoal sends; the kernel's sink measures. */
-async function bulkOut(w: World): Promise<number> {
+async function bulkOut(w: World): Promise<[shoal: number, veth: number]> {
+  const vethSink = w.n.load(w.v2, ['sink', '5306'], true);
+  await vethSink.ready;
+  await w.n.load(w.v1, ['send', VETH_SERVER, '5306', String(SECONDS)]).exited;
+  const veth = Namespaces.result(await vethSink.exited)['mbps']!;
   const sink = w.n.load(w.k, ['sink', '5303'], true);
   await sink.ready;
   const chunk = new Uint8Array(65536).fill(0x5a);
@@ -97,7 +105,7 @@ async function bulkOut(w: World): Promise<number> {
     s.on('close', () => resolve());
     s.on('error', reject);
   });
-  return Namespaces.result(await sink.exited)['mbps']!;
+  return [Namespaces.result(await sink.exited)['mbps']!, veth];
 }
 
 /** A Shoal echo server for `port` (ends each connection when the client ends), until `close()`. */
@@ -136,7 +144,7 @@ function warnFailures(what: string, r: Record<string, number>): void {
   if ((r['failed'] ?? 0) > 0) console.log(`tap benchmark: ${r['failed']} connections failed (${what})`);
 }
 
-export async function tapBenchmarks(): Promise<BenchRow[]> {
+export async function tapBenchmarks(cases: ReadonlySet<TapCase> = new Set(TAP_CASES)): Promise<BenchRow[]> {
   const why = tapUnavailable();
   if (why !== null) {
     console.log(`tap benchmark skipped: ${why}`);
@@ -162,27 +170,36 @@ export async function tapBenchmarks(): Promise<BenchRow[]> {
     loop.start();
     const w: World = { n, v1, v2, k, h: host };
 
-    const [shoalIn, vethIn] = await bulkIn(w);
-    const shoalOut = await bulkOut(w);
-    const [shoalRr, vethRr] = await echoCase(w, 5304, (h, p) => ['rr', h, p, String(SECONDS)]);
-    const [shoalConn, vethConn] = await echoCase(w, 5305, (h, p) => ['conn', h, p, String(SECONDS), String(CONN_LOOPS)]);
-    warnFailures('kernel ↔ kernel', vethConn);
-    warnFailures('kernel → Shoal', shoalConn);
-    const noMemcached = memcachedToolsMissing();
-    if (noMemcached !== null) console.log(`tap benchmark: memcached row skipped: ${noMemcached}`);
-    const mc = noMemcached === null ? await memcached(w) : null;
-
     const group = 'tap (Linux kernel on the other end)';
     const ref = 'kernel ↔ kernel, veth';
     const gbit = (mbps: number): number => (mbps * 8) / 1000;
-    const rows: BenchRow[] = [
-      { group, name: 'bulk, kernel → Shoal, 1 conn (target ≥ 6 Gbit/s)', value: gbit(shoalIn), unit: 'Gbit/s', reference: { name: ref, value: gbit(vethIn) } },
-      { group, name: 'bulk, Shoal → kernel, 1 conn (target ≥ 6 Gbit/s)', value: gbit(shoalOut), unit: 'Gbit/s', reference: { name: ref, value: gbit(vethIn) } },
-      { group, name: '1-byte request/response, kernel client, 1 conn (target ≥ 1.0× veth)', value: shoalRr['rate']!, unit: 'trip/s', reference: { name: ref, value: vethRr['rate']! } },
-      { group, name: `connect + 32 B echo + close, kernel client, ${CONN_LOOPS} loops`, value: shoalConn['rate']!, unit: 'conn/s', reference: { name: ref, value: vethConn['rate']! } },
-    ];
-    if (mc !== null) {
-      rows.push({ group, name: 'memcached, memcaslap -c 16 -T 1, 90% get (target ≥ 1.0× Debian memcached)', value: mc[0], unit: 'op/s', reference: { name: 'memcached -t 1, veth', value: mc[1] } });
+    const rows: BenchRow[] = [];
+    if (cases.has('in')) {
+      const [shoal, veth] = await bulkIn(w);
+      rows.push({ group, name: 'bulk, kernel → Shoal, 1 conn (target ≥ 6 Gbit/s)', value: gbit(shoal), unit: 'Gbit/s', reference: { name: ref, value: gbit(veth) } });
+    }
+    if (cases.has('out')) {
+      // veth is symmetric: its kernel → kernel figure is the reference both ways.
+      const [shoal, veth] = await bulkOut(w);
+      rows.push({ group, name: 'bulk, Shoal → kernel, 1 conn (target ≥ 6 Gbit/s)', value: gbit(shoal), unit: 'Gbit/s', reference: { name: ref, value: gbit(veth) } });
+    }
+    if (cases.has('rr')) {
+      const [shoal, veth] = await echoCase(w, 5304, (h, p) => ['rr', h, p, String(SECONDS)]);
+      rows.push({ group, name: '1-byte request/response, kernel client, 1 conn (target ≥ 1.0× veth)', value: shoal['rate']!, unit: 'trip/s', reference: { name: ref, value: veth['rate']! } });
+    }
+    if (cases.has('conn')) {
+      const [shoal, veth] = await echoCase(w, 5305, (h, p) => ['conn', h, p, String(SECONDS), String(CONN_LOOPS)]);
+      warnFailures('kernel ↔ kernel', veth);
+      warnFailures('kernel → Shoal', shoal);
+      rows.push({ group, name: `connect + 32 B echo + close, kernel client, ${CONN_LOOPS} loops`, value: shoal['rate']!, unit: 'conn/s', reference: { name: ref, value: veth['rate']! } });
+    }
+    if (cases.has('memcached')) {
+      const missing = memcachedToolsMissing();
+      if (missing !== null) console.log(`tap benchmark: memcached row skipped: ${missing}`);
+      else {
+        const [shoal, debian] = await memcached(w);
+        rows.push({ group, name: 'memcached, memcaslap -c 16 -T 1, 90% get (target ≥ 1.0× Debian memcached)', value: shoal, unit: 'op/s', reference: { name: 'memcached -t 1, veth', value: debian } });
+      }
     }
     return rows;
   } finally {
@@ -194,6 +211,8 @@ export async function tapBenchmarks(): Promise<BenchRow[]> {
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  printTable(await tapBenchmarks());
+  const asked = process.argv.slice(2);
+  for (const c of asked) if (!(TAP_CASES as readonly string[]).includes(c)) throw new Error(`unknown case ${c}: one of ${TAP_CASES.join(', ')}`);
+  printTable(await tapBenchmarks(new Set((asked.length > 0 ? asked : TAP_CASES) as TapCase[])));
   process.exit(0);
 }

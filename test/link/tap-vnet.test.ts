@@ -282,7 +282,7 @@ test('tap receive: without a large pool a frame longer than the small buffer is 
 // --- transmit: bursts described for the addon -----------------------------------------
 
 /** Reads a frame back from the control array as the addon would: its header and bytes. */
-function readFrame(ctrl: Int32Array, at: number, bufs: Uint8Array[]) {
+function readFrame(ctrl: Int32Array, at: number, bufs: (Uint8Array | null)[]) {
   const nf = ctrl[at + TX_FRAGS]!;
   const parts: number[] = [];
   for (let k = 0, f = at + TX_FRAME_WORDS; k < nf; k++, f += TX_FRAG_WORDS) {
@@ -312,8 +312,8 @@ test('tap transmit: a burst is described frame by frame, fragments in place, sha
   }
   const seen: { header: number[]; bytes: Uint8Array }[] = [];
   let bufCount = 0;
-  const done = tx.send((frames, bufs) => {
-    bufCount = bufs.length;
+  const done = tx.send((frames, bufs, nbufs) => {
+    bufCount = nbufs;
     let at = 0;
     for (let i = 0; i < frames; i++) {
       const f = readFrame(tx.ctrl, at, bufs);

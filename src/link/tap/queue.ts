@@ -139,7 +139,7 @@ export class TapQueue implements Queue {
     return done;
   }
 
-  private readonly sendFrames = (frames: number, bufs: Uint8Array[]): number => this.io.transmit(frames, bufs);
+  private readonly sendFrames = (frames: number, bufs: (Uint8Array | null)[], nbufs: number): number => this.io.transmit(frames, bufs, nbufs);
 
   private pull(): void {
     this.providers.pullInto(this.tx);
