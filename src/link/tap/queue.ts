@@ -101,6 +101,7 @@ export class TapQueue implements Queue {
 
   /** Reads one burst and hands it over; returns the frames read. */
   private deliver(): number {
+    this.rx.refill();
     const n = this.io.receive(this.burst);
     // A short burst drained the fd: wait for libuv to say there is more.
     if (n < this.burst) this.readable = false;

@@ -102,6 +102,15 @@ export class TapReceiver {
     }
   }
 
+  /**
+   * Before a read: posts buffers again where a pool had none (frames came back since).
+   * Without it, a ring left with no buffer at all would only ever drop: collect() posts
+   * after frames it took, and it takes none then.
+   */
+  refill(): void {
+    if (this.smallMissing || this.largeMissing) this.post(0, false);
+  }
+
   /** The errno of a read that failed in the last call (not EAGAIN), counted; 0 when none did. */
   readError(): number {
     const err = this.ctrl[RX_ERRNO]!;
