@@ -22,7 +22,7 @@ class QueueIo : public Napi::ObjectWrap<QueueIo> {
  private:
   // receive(max) -> frames read (records in rxCtrl)
   Napi::Value Receive(const Napi::CallbackInfo& info);
-  // transmit(frames, bufs) -> frames done (sent or failed; an EAGAIN stops the burst)
+  // transmit(frames, bufs, nbufs) -> frames done (sent or failed; an EAGAIN stops the burst)
   Napi::Value Transmit(const Napi::CallbackInfo& info);
   // watch(events): start uv_poll for UV_READABLE|UV_WRITABLE (0 stops it)
   Napi::Value Watch(const Napi::CallbackInfo& info);

@@ -17,7 +17,9 @@ Napi::Value QueueIo::Transmit(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int frames = info[0].As<Napi::Number>().Int32Value();
   Napi::Array bufs = info[1].As<Napi::Array>();
-  uint32_t nbufs = bufs.Length();
+  // The array is reused and keeps its length; only its first nbufs entries are this call's.
+  uint32_t nbufs = info[2].As<Napi::Number>().Uint32Value();
+  if (nbufs > bufs.Length()) throw Napi::RangeError::New(env, "more transmit buffers named than given");
   bufs_.clear();
   for (uint32_t i = 0; i < nbufs; i++) {
     Napi::Value v = bufs.Get(i);

@@ -1,7 +1,8 @@
 /**
  * Drives pollables (queues, stacks) and timers. Nothing polls at a fixed tick: after a
- * pass with no work the loop sleeps until the earliest of the next timer and the next
- * event a pollable announces (`nextEventAt`), or until `wake()` (outside input).
+ * pass the loop sleeps until the earliest of the next timer and the next event a
+ * pollable announces (`nextEventAt`; a pollable with more work to do now says now), or
+ * until `wake()` (outside input).
  *
  * With a `VirtualClock`, `runUntil` jumps time straight to that moment, so a simulated
  * minute of TCP takes as long as its packets take to process, and every run with the
@@ -26,7 +27,11 @@ export class EventLoop {
   private readonly pollables: Pollable[] = [];
   private running = false;
   private sleeping: NodeJS.Timeout | null = null;
+  /** When the sleep timer (if set) ends. */
+  private sleepingUntil = Infinity;
   private immediate: NodeJS.Immediate | null = null;
+  /** A tick is running passes. */
+  private passing = false;
   /** wake() was called since the last pass began: there may be work no pollable announces. */
   private woken = false;
 
@@ -108,34 +113,65 @@ export class EventLoop {
   /** Outside input arrived (a readable fd, an application call): run a pass soon. */
   wake(): void {
     this.woken = true;
-    if (!this.running || this.immediate) return;
-    if (this.sleeping) {
-      clearTimeout(this.sleeping);
-      this.sleeping = null;
-    }
+    // During a pass the tick itself looks at `woken` when the pass ends.
+    if (!this.running || this.immediate !== null || this.passing) return;
     this.immediate = setImmediate(this.tick);
+  }
+
+  /**
+   * Outside input arrived in a callback of its own (a TAP fd's uv_poll): run a pass in
+   * it, now, rather than one step of Node's loop later (setImmediate): a request is
+   * answered in the same callback that read it. Inside a pass, the same as wake().
+   */
+  runNow(): void {
+    if (!this.running || this.passing) {
+      this.wake();
+      return;
+    }
+    if (this.immediate !== null) {
+      clearImmediate(this.immediate);
+      this.immediate = null;
+    }
+    this.tick();
   }
 
   private readonly tick = (): void => {
     this.immediate = null;
     if (!this.running) return;
-    const busy = this.runOnce() > 0;
-    // A wake() during the pass may have scheduled the next one already.
-    if (this.immediate !== null || !this.running) return;
-    if (busy) {
+    this.passing = true;
+    let finished = false;
+    try {
+      this.runOnce();
+      finished = true;
+    } finally {
+      this.passing = false;
+      // An exception out of a pass (an application's callback threw) goes to Node; the
+      // loop goes on at the next step.
+      if (!finished && this.running && this.immediate === null) this.immediate = setImmediate(this.tick);
+    }
+    if (!this.running) return;
+    // Woken during the pass (an application answering what it delivered): another pass,
+    // after Node has run the callbacks the pass queued (process.nextTick, promises), as
+    // between two I/O callbacks. A pollable with more to do now says so in nextEventAt.
+    const next = this.woken ? 0 : this.nextEventAt();
+    if (next <= this.clock.now()) {
       this.immediate = setImmediate(this.tick);
       return;
     }
-    const next = this.nextEventAt();
     if (next === Infinity) return;
-    if (this.sleeping) clearTimeout(this.sleeping);
+    // A sleep already set to end no later stays: re-arming a Node timer per pass costs
+    // more than the idle pass an early end costs (a TCP timer moved later, say).
+    if (this.sleeping !== null && this.sleepingUntil <= next) return;
+    if (this.sleeping !== null) clearTimeout(this.sleeping);
     // setTimeout takes at most 2^31 - 1 ms; a later event is reached in steps.
     const delay = Math.min(MAX_TIMEOUT, Math.max(0, next - this.clock.now()));
-    this.sleeping = setTimeout(() => {
-      this.sleeping = null;
-      this.wake();
-    }, delay);
+    this.sleepingUntil = next;
+    this.sleeping = setTimeout(this.sleepEnded, delay);
+  };
+
+  private readonly sleepEnded = (): void => {
+    this.sleeping = null;
+    this.wake();
   };
 }
-
 const MAX_TIMEOUT = 0x7fff_ffff;

@@ -259,10 +259,33 @@ test('tap receive: with the pool empty, frames are read and dropped (counted), a
   assert.equal(counters.rxNoBuffer, 2);
   assert.equal(stats.rxDrops, 2);
   for (const p of held) p.release();
-  rx.post();
+  rx.refill();
   n = modelRead(rx, small, large, [1, 2, 3, 4].map(() => ({ bytes: frame(50) })), 4);
   assert.equal(rx.collect(n, out), 4, 'buffers posted again once the pool had frames');
   for (let i = 0; i < 4; i++) out[i]!.release();
+  rx.clear();
+  assert.equal(small.inUse, 0);
+});
+
+test('tap receive: a ring left with no buffer posted at all drops, then is refilled before the next read once frames return', () => {
+  const { small, counters, rx } = receiver(2, 2, 2);
+  const out: Packet[] = [];
+  let n = modelRead(rx, small, null, [{ bytes: frame(50) }, { bytes: frame(50) }], 2);
+  assert.equal(rx.collect(n, out), 2);
+  const held = out.slice(0, 2);
+  // Both slots are held: nothing could be posted, so the next frames are dropped.
+  n = modelRead(rx, small, null, [{ bytes: frame(50) }, { bytes: frame(50) }], 2);
+  assert.equal(rx.collect(n, out), 0);
+  assert.equal(counters.rxNoBuffer, 2);
+  rx.refill();
+  assert.equal(rx.ctrl[RX_HEADER_WORDS]!, -1, 'still nothing to post while the frames are held');
+  for (const p of held) p.release();
+  // What the queue does before each read.
+  rx.refill();
+  n = modelRead(rx, small, null, [{ bytes: frame(60) }, { bytes: frame(70) }], 2);
+  assert.equal(rx.collect(n, out), 2);
+  assert.deepEqual([out[0]!.length, out[1]!.length], [frame(60).length, frame(70).length]);
+  for (let i = 0; i < 2; i++) out[i]!.release();
   rx.clear();
   assert.equal(small.inUse, 0);
 });
@@ -282,7 +305,7 @@ test('tap receive: without a large pool a frame longer than the small buffer is 
 // --- transmit: bursts described for the addon -----------------------------------------
 
 /** Reads a frame back from the control array as the addon would: its header and bytes. */
-function readFrame(ctrl: Int32Array, at: number, bufs: Uint8Array[]) {
+function readFrame(ctrl: Int32Array, at: number, bufs: (Uint8Array | null)[]) {
   const nf = ctrl[at + TX_FRAGS]!;
   const parts: number[] = [];
   for (let k = 0, f = at + TX_FRAME_WORDS; k < nf; k++, f += TX_FRAG_WORDS) {
@@ -312,8 +335,8 @@ test('tap transmit: a burst is described frame by frame, fragments in place, sha
   }
   const seen: { header: number[]; bytes: Uint8Array }[] = [];
   let bufCount = 0;
-  const done = tx.send((frames, bufs) => {
-    bufCount = bufs.length;
+  const done = tx.send((frames, bufs, nbufs) => {
+    bufCount = nbufs;
     let at = 0;
     for (let i = 0; i < frames; i++) {
       const f = readFrame(tx.ctrl, at, bufs);

@@ -70,3 +70,51 @@ test('event loop (real): a wake() during a pass does not start a second chain, a
   loop.stop();
   assert.equal(polls, 2, 'the first pass and the one its wake() asked for');
 });
+
+test('event loop (real): runNow() runs the pass inside the caller; inside a pass it only asks for another', async () => {
+  const loop = new EventLoop(new RealClock());
+  let polls = 0;
+  let nested = -1;
+  loop.add({
+    poll: () => {
+      polls++;
+      if (polls === 2) {
+        loop.runNow();
+        nested = polls;
+      }
+      return 0;
+    },
+    nextEventAt: () => Infinity,
+  });
+  loop.runNow();
+  assert.equal(polls, 0, 'a stopped loop runs nothing');
+  loop.start();
+  await new Promise((r) => setImmediate(r));
+  assert.equal(polls, 1, 'the pass start() asked for');
+  loop.runNow();
+  assert.equal(polls, 2, 'the pass ran before runNow() returned');
+  assert.equal(nested, 2, 'a runNow() inside a pass does not run one inside it');
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(polls, 3, 'it asked for one more pass, which ran later');
+  loop.stop();
+});
+
+test('event loop (real): timers re-armed later and later still fire when due (the sleep set for the earliest is kept)', async () => {
+  const loop = new EventLoop(new RealClock());
+  const fired: string[] = [];
+  const moving = loop.timers.create(() => fired.push('moving'));
+  loop.add({ poll: () => 0, nextEventAt: () => Infinity });
+  loop.timers.arm(moving, loop.clock.now() + 10);
+  loop.start();
+  // Pushed later on every wake, as an RTO timer is on every ACK.
+  for (let i = 0; i < 5; i++) {
+    await new Promise((r) => setTimeout(r, 2));
+    loop.timers.arm(moving, loop.clock.now() + 15);
+    loop.wake();
+  }
+  const done = new Promise<void>((resolve) => loop.timers.schedule(loop.clock.now() + 25, () => { fired.push('last'); resolve(); }));
+  loop.wake();
+  await done;
+  loop.stop();
+  assert.deepEqual(fired, ['moving', 'last']);
+});

@@ -138,7 +138,8 @@ export class TapDevice implements Device {
     if (this.closed) throw new TapError(`TAP ${this.name} is closed`, 'ERR_SHOAL_TAP_CLOSED');
     for (const q of this.queues) {
       loop.add(q);
-      q.wake = () => loop.wake();
+      // The fd's readiness callback is a step of Node's loop of its own: the pass runs in it.
+      q.wake = () => loop.runNow();
     }
     this.loops.push(loop);
     loop.wake();

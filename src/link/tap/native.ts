@@ -19,8 +19,8 @@ export const POLL_WRITABLE = 2;
 export interface NativeQueueIo {
   /** Reads up to `max` frames into the posted buffers; returns how many records it wrote. */
   receive(max: number): number;
-  /** Writes `frames` frames described in the transmit control array; returns how many are done. */
-  transmit(frames: number, bufs: Uint8Array[]): number;
+  /** Writes `frames` frames described in the transmit control array, from `bufs[0, nbufs)`; returns how many are done. */
+  transmit(frames: number, bufs: (Uint8Array | null)[], nbufs: number): number;
   /** Calls `onReady(status, events)` while the fd is ready for `events` (0: stop). */
   watch(events: number): void;
   /** Stops watching and closes the fd. */

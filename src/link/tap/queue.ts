@@ -101,6 +101,7 @@ export class TapQueue implements Queue {
 
   /** Reads one burst and hands it over; returns the frames read. */
   private deliver(): number {
+    this.rx.refill();
     const n = this.io.receive(this.burst);
     // A short burst drained the fd: wait for libuv to say there is more.
     if (n < this.burst) this.readable = false;
@@ -139,7 +140,7 @@ export class TapQueue implements Queue {
     return done;
   }
 
-  private readonly sendFrames = (frames: number, bufs: Uint8Array[]): number => this.io.transmit(frames, bufs);
+  private readonly sendFrames = (frames: number, bufs: (Uint8Array | null)[], nbufs: number): number => this.io.transmit(frames, bufs, nbufs);
 
   private pull(): void {
     this.providers.pullInto(this.tx);

@@ -48,6 +48,9 @@ export class TapReceiver {
   readonly largeCap: number;
   private readonly small: (Packet | null)[];
   private readonly large: (Packet | null)[];
+  /** A small buffer could not be posted (the pool was empty): the next post looks at every slot. */
+  private smallMissing = false;
+  private largeMissing = false;
 
   constructor(
     readonly burst: number,
@@ -64,14 +67,21 @@ export class TapReceiver {
     this.post();
   }
 
-  /** Posts a buffer wherever one was taken (-1 where the pool is empty). */
-  post(): void {
+  /**
+   * Posts a buffer wherever one was taken (-1 where the pool is empty). Small buffers are
+   * taken from the first: only [0, upTo) can be empty, and large ones only when some were
+   * taken, unless a pool ran dry before.
+   */
+  post(upTo = this.burst, largeTaken = true): void {
     const ctrl = this.ctrl;
     const burst = this.burst;
-    for (let i = 0; i < burst; i++) {
+    const small = this.smallMissing ? burst : upTo;
+    this.smallMissing = false;
+    for (let i = 0; i < small; i++) {
       if (this.small[i] === null) {
         const p = Packet.alloc(this.pool, TAP_RX_HEADROOM);
         this.small[i] = p;
+        if (p === null) this.smallMissing = true;
         ctrl[RX_HEADER_WORDS + i] = p === null ? -1 : p.offs[0]!;
       }
     }
@@ -80,13 +90,25 @@ export class TapReceiver {
       for (let i = 0; i < burst; i++) ctrl[RX_HEADER_WORDS + burst + i] = -1;
       return;
     }
+    if (!largeTaken && !this.largeMissing) return;
+    this.largeMissing = false;
     for (let i = 0; i < burst; i++) {
       if (this.large[i] === null) {
         const p = Packet.alloc(lp, 0);
         this.large[i] = p;
+        if (p === null) this.largeMissing = true;
         ctrl[RX_HEADER_WORDS + burst + i] = p === null ? -1 : p.offs[0]!;
       }
     }
+  }
+
+  /**
+   * Before a read: posts buffers again where a pool had none (frames came back since).
+   * Without it, a ring left with no buffer at all would only ever drop: collect() posts
+   * after frames it took, and it takes none then.
+   */
+  refill(): void {
+    if (this.smallMissing || this.largeMissing) this.post(0, false);
   }
 
   /** The errno of a read that failed in the last call (not EAGAIN), counted; 0 when none did. */
@@ -147,7 +169,7 @@ export class TapReceiver {
       const base = RX_HEADER_WORDS + this.burst;
       for (let i = 0; i < this.burst; i++) ctrl[base + i] = l[i] === null ? -1 : l[i]!.offs[0]!;
     }
-    if (k > 0 || large > 0) this.post();
+    if (k > 0 || large > 0) this.post(n, large > 0);
     return k;
   }
 

@@ -30,16 +30,18 @@ export function newTapTxCounters(): TapTxCounters {
   return { txGsoFrames: 0, txLinearized: 0, txRefused: 0, txMalformed: 0, txErrno: 0 };
 }
 
-/** Writes frames described in `ctrl`; returns how many are done (the native transmit). */
-export type TransmitFn = (frames: number, bufs: Uint8Array[]) => number;
+/** Writes frames described in `ctrl` from `bufs[0, nbufs)`; returns how many are done (the native transmit). */
+export type TransmitFn = (frames: number, bufs: (Uint8Array | null)[], nbufs: number) => number;
 
 export class TapTransmitter {
   readonly ctrl: Int32Array;
   /** The frames of the burst being sent: [0, count) in order, those left by EAGAIN first. */
-  private readonly frames: Packet[] = [];
+  private readonly frames: (Packet | null)[];
   private count = 0;
   private readonly starts: Int32Array;
-  private readonly bufs: Uint8Array[] = [];
+  /** The buffers the fragments of the described frames lie in: [0, nbufs) (the array keeps its length; see removeAt). */
+  private readonly bufs: (Uint8Array | null)[] = [];
+  private nbufs = 0;
   /** The last send stopped short: the kernel said EAGAIN (wait for the fd to be writable). */
   stalled = false;
 
@@ -50,6 +52,7 @@ export class TapTransmitter {
   ) {
     this.ctrl = new Int32Array(burst * TX_FRAME_WORDS + TX_CTRL_FRAGS * TX_FRAG_WORDS);
     this.starts = new Int32Array(burst);
+    this.frames = new Array<Packet | null>(burst).fill(null);
   }
 
   /** Frames waiting to go (left by EAGAIN, or added since). */
@@ -76,7 +79,7 @@ export class TapTransmitter {
     const described = this.describe();
     this.stalled = false;
     if (described === 0) return 0;
-    const done = transmit(described, this.bufs);
+    const done = transmit(described, this.bufs, this.nbufs);
     this.stalled = done < described;
     const ctrl = this.ctrl;
     const s = this.stats;
@@ -96,7 +99,7 @@ export class TapTransmitter {
       p.release();
     }
     this.shiftOut(done);
-    this.bufs.length = 0;
+    this.forgetBufs();
     return done;
   }
 
@@ -113,8 +116,7 @@ export class TapTransmitter {
    */
   private describe(): number {
     const ctrl = this.ctrl;
-    const bufs = this.bufs;
-    bufs.length = 0;
+    this.forgetBufs();
     let at = 0;
     let i = 0;
     while (i < this.count) {
@@ -139,7 +141,7 @@ export class TapTransmitter {
       ctrl[at + TX_RESULT] = 0;
       let f = at + TX_FRAME_WORDS;
       for (let k = 0; k < nf; k++, f += TX_FRAG_WORDS) {
-        ctrl[f] = bufferIndex(bufs, p.bufs[k]!);
+        ctrl[f] = this.bufferIndex(p.bufs[k]!);
         ctrl[f + 1] = p.offs[k]!;
         ctrl[f + 2] = p.lens[k]!;
       }
@@ -149,34 +151,45 @@ export class TapTransmitter {
     return i;
   }
 
+  /**
+   * The index of `b` in `bufs`, added when new. Most fragments of a burst lie in a few
+   * buffers (the stack's frame pool, send buffer blocks): the last few are looked at,
+   * and a buffer listed twice costs the addon only a second lookup.
+   */
+  private bufferIndex(b: Uint8Array): number {
+    const bufs = this.bufs;
+    const n = this.nbufs;
+    for (let i = n - 1; i >= 0 && i >= n - 8; i--) if (bufs[i] === b) return i;
+    for (let i = 0; i < n && i < 4; i++) if (bufs[i] === b) return i;
+    if (n < bufs.length) bufs[n] = b;
+    else bufs.push(b);
+    this.nbufs = n + 1;
+    return n;
+  }
+
+  /** Lets go of the buffers listed (they may be send-buffer blocks the stack frees). */
+  private forgetBufs(): void {
+    for (let i = 0; i < this.nbufs; i++) this.bufs[i] = null;
+    this.nbufs = 0;
+  }
+
+  // The frames array keeps its length (setting an array's length is a runtime call in V8):
+  // slots past `count` are cleared to null so that released packets are not held.
   private removeAt(i: number): void {
     const fr = this.frames;
     for (let j = i + 1; j < this.count; j++) fr[j - 1] = fr[j]!;
-    this.count--;
-    fr.length = this.count;
+    fr[--this.count] = null;
   }
 
   private shiftOut(n: number): void {
     if (n === 0) return;
     const fr = this.frames;
+    const count = this.count;
     let j = 0;
-    for (let i = n; i < this.count; i++) fr[j++] = fr[i]!;
+    for (let i = n; i < count; i++) fr[j++] = fr[i]!;
+    for (; j < count; j++) fr[j] = null;
     this.count -= n;
-    fr.length = this.count;
   }
-}
-
-/**
- * The index of `b` in `bufs`, added when new. Most fragments of a burst lie in a few
- * buffers (the stack's frame pool, send buffer blocks): the last few are looked at,
- * and a buffer listed twice costs the addon only a second lookup.
- */
-function bufferIndex(bufs: Uint8Array[], b: Uint8Array): number {
-  const n = bufs.length;
-  for (let i = n - 1; i >= 0 && i >= n - 8; i--) if (bufs[i] === b) return i;
-  for (let i = 0; i < n && i < 4; i++) if (bufs[i] === b) return i;
-  bufs.push(b);
-  return n;
 }
 
 /** A packet of too many fragments for one writev, copied into one buffer (offloads kept). */

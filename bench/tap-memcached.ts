@@ -1,0 +1,46 @@
+/**
+ * The memcached rows of the TAP benchmark: Debian's memcached (one thread, as Shoal runs
+ * one shard) and memcaslap (Debian's memaslap, the load generator Seastar used), both
+ * run in the benchmark's namespaces.
+ */
+import { execFileSync } from 'node:child_process';
+import type { Namespaces, Started } from './tap-netns.js';
+
+/** memcaslap's load: 16 concurrent connections from one thread, its default mix (90% get, 10% set). */
+const CONCURRENCY = 16;
+
+/** Why the memcached rows cannot run here, or null when they can. */
+export function memcachedToolsMissing(): string | null {
+  for (const [tool, pkg] of [['memcached', 'memcached'], ['memcaslap', 'libmemcached-tools']] as const) {
+    try {
+      execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
+    } catch {
+      return `${tool} is not installed (apt-get install ${pkg})`;
+    }
+  }
+  return null;
+}
+
+/** Starts Debian's memcached in `ns` on `address:port` and waits until it accepts connections; kill it with n.kill(). */
+export async function startKernelMemcached(n: Namespaces, ns: string, address: string, port: number): Promise<Started> {
+  // -t 1: one worker thread; -U 0: no UDP; -u root: memcached refuses to run as root without it.
+  const server = n.start(ns, 'memcached', ['-t', '1', '-p', String(port), '-l', address, '-U', '0', '-u', 'root']);
+  const probe = n.load(ns, ['probe', address, String(port)]);
+  await Promise.race([probe.exited, server.exited]);
+  return server;
+}
+
+/** Runs memcaslap from `ns` against `address:port` for `seconds`; returns its ops/s (TPS of the final summary). */
+export async function memcaslap(n: Namespaces, ns: string, address: string, port: number, seconds: number): Promise<number> {
+  const s = n.start(ns, 'memcaslap', ['-s', `${address}:${port}`, '-t', `${Math.max(1, Math.round(seconds))}s`, '-c', String(CONCURRENCY), '-T', '1']);
+  // A server that stops answering would leave memcaslap waiting: it gets its time and a margin.
+  const guard = setTimeout(() => void n.kill(s), (seconds + 30) * 1000);
+  try {
+    const out = await s.exited;
+    const tps = /TPS:\s*(\d+)/.exec(out);
+    if (tps === null) throw new Error(`memcaslap printed no TPS: ${out.slice(-400)}`);
+    return Number(tps[1]);
+  } finally {
+    clearTimeout(guard);
+  }
+}
