@@ -286,18 +286,28 @@ function lossyTransfer(opts: TcpOptions, seed: number): LossRun {
   return run;
 }
 
-test('tcp sack: under 5% loss, SACK retransmits about what was lost; less than NewReno without it', () => {
-  const withSack = lossyTransfer({}, SEED);
-  const without = lossyTransfer({ sack: false }, SEED);
+test('tcp sack: under 5% loss, SACK retransmits about what was lost; less than NewReno without it, and sooner done', () => {
   const fmt = (x: LossRun): string =>
     `lost ${x.lostBytes} B, retransmitted ${x.rexmitBytes} B (${(x.rexmitBytes / x.lostBytes).toFixed(2)}×), ${(x.virtMs / 1000).toFixed(2)} s virtual, sack recoveries ${x.recoveries}, rto ${x.rto}`;
-  console.log(`# sack 5% loss: with SACK ${fmt(withSack)}`);
-  console.log(`# sack 5% loss: without SACK ${fmt(without)}`);
-  assert.ok(withSack.recoveries > 0, S);
-  assert.ok(withSack.rexmitBytes <= 1.1 * withSack.lostBytes + 10 * MSS, `with SACK: ${fmt(withSack)} ${S}`);
-  assert.ok(withSack.rexmitBytes >= withSack.lostBytes, `everything lost was sent again ${S}`);
+  // Three loss patterns: one run can go either way by a segment or two (a tail loss probe
+  // that was not needed is a retransmission too), the sum cannot.
+  let excessWith = 0;
+  let excessWithout = 0;
+  for (const seed of [SEED, (SEED + 1) >>> 0, (SEED + 2) >>> 0]) {
+    const withSack = lossyTransfer({}, seed);
+    const without = lossyTransfer({ sack: false }, seed);
+    const note = `with ${fmt(withSack)}; without ${fmt(without)} ${seedNote(seed)}`;
+    console.log(`# sack 5% loss: ${note}`);
+    assert.ok(withSack.recoveries > 0, note);
+    assert.ok(withSack.rexmitBytes <= 1.1 * withSack.lostBytes + 10 * MSS, note);
+    assert.ok(withSack.rexmitBytes >= withSack.lostBytes, `everything lost was sent again: ${note}`);
+    // Without SACK a hole is found one partial ACK (one round trip) at a time, or by a timeout.
+    assert.ok(withSack.virtMs < without.virtMs, `SACK recovers sooner: ${note}`);
+    excessWith += withSack.rexmitBytes - withSack.lostBytes;
+    excessWithout += without.rexmitBytes - without.lostBytes;
+  }
   // NewReno also resends one segment per partial ACK, but timeouts send it back over data that had arrived.
-  assert.ok(withSack.rexmitBytes - withSack.lostBytes <= without.rexmitBytes - without.lostBytes, `with ${fmt(withSack)}; without ${fmt(without)} ${S}`);
+  assert.ok(excessWith < excessWithout, `needless retransmissions: ${excessWith} B with SACK, ${excessWithout} B without ${S}`);
 });
 
 test('tcp sack: a duplicate segment is reported as the first block of the next ACK, once (RFC 2883 D-SACK)', () => {
