@@ -34,13 +34,6 @@ const VETH_SERVER = '10.78.0.2';
 const TAP_KERNEL = '10.77.0.1';
 const TAP_SHOAL = '10.77.0.2';
 const MEMCACHED_PORT = 11211;
-/**
- * Shoal's socket buffers here: 1 MiB each way instead of the default 256 KiB. The kernel
- * on the other end autotunes its own up to several MB (tcp_rmem, tcp_wmem); on this shared
- * 2-core machine a 256 KiB window stalls the sender whenever the receiving process waits
- * for a core (measured: kernel → Shoal 1.3 → 2.8 Gbit/s, Shoal → kernel 5.0 → 5.9 under load).
- */
-const SHOAL_TCP = { sendBuffer: 1 << 20, recvBuffer: 1 << 20 };
 
 export const TAP_CASES = ['in', 'out', 'rr', 'conn', 'memcached'] as const;
 export type TapCase = (typeof TAP_CASES)[number];
@@ -173,7 +166,7 @@ export async function tapBenchmarks(cases: ReadonlySet<TapCase> = new Set(TAP_CA
     await n.moveTap(tapName, k, `${TAP_KERNEL}/24`);
     loop = new EventLoop(new RealClock());
     tap.attach(loop);
-    host = new Host({ device: tap, address: `${TAP_SHOAL}/24`, loop, tcp: SHOAL_TCP });
+    host = new Host({ device: tap, address: `${TAP_SHOAL}/24`, loop });
     loop.start();
     const w: World = { n, v1, v2, k, h: host };
 

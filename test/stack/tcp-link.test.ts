@@ -15,7 +15,7 @@ const MB = Number(process.env['SHOAL_TCP_BULK_MB'] ?? 100);
 const N = Math.round(MB * (1 << 20));
 
 
-function linkBulk(name: string, o: TwoStacksOptions, n = N): { virtMs: number; scale: number; segmentsOut: number; caught: number } {
+function linkBulk(name: string, o: TwoStacksOptions, n = N): { virtMs: number; scale: number; segmentsOut: number; caught: number; grown: number } {
   const net = twoStacks({ seed: SEED, ...o });
   const ta = net.a.tcp;
   const tb = net.b.tcp;
@@ -48,7 +48,7 @@ function linkBulk(name: string, o: TwoStacksOptions, n = N): { virtMs: number; s
   const scale = c.windowScales.send;
   console.log(`# link ${name}: 2×${(n / 1048576).toFixed(1)} MB in ${wall.toFixed(0)} ms wall (${((2 * n) / 1e3 / wall).toFixed(0)} MB/s), ${(virt / 1000).toFixed(2)} s virtual; a rexmit ${ta.counters.retransmittedSegments}, fast ${ta.counters.fastRetransmits}, rto ${ta.counters.rtoTimeouts}`);
   const caught = ta.counters.drops.badChecksum + tb.counters.drops.badChecksum + net.a.ipv4.counters.inCsumErrors + net.b.ipv4.counters.inCsumErrors;
-  return { virtMs: virt, scale, segmentsOut: ta.counters.segmentsOut, caught };
+  return { virtMs: virt, scale, segmentsOut: ta.counters.segmentsOut, caught, grown: ta.counters.rcvBufGrown + tb.counters.rcvBufGrown };
 }
 
 test('tcp over the memory link: clean', () => void linkBulk('clean', {}));
@@ -81,6 +81,17 @@ test('tcp over the memory link: 200 ms RTT at 100 Mbit/s needs window scaling', 
   assert.ok(r.scale > 0);
   const ideal = N / 12_500 + 8 * 200;
   assert.ok(r.virtMs < 2 * ideal, `${r.virtMs} ms virtual, ideal about ${ideal}`);
+});
+
+test('tcp over the memory link: buffers grow to the path (receive autotuning, send buffer with cwnd) at 50 ms RTT and 1 Gbit/s', () => {
+  // A 256 KiB window allows 5 MB/s on a 50 ms path; the BDP is 6.25 MB.
+  const link = { delay: 25, rate: 1e9, queueFrames: 8000 };
+  const n = 16 << 20;
+  const fixed = linkBulk('50 ms, fixed 256 KiB buffers', { aToB: link, bToA: link, stack: { tcp: { recvBufferMax: 256 << 10, sendBufferMax: 256 << 10 } } }, n);
+  const tuned = linkBulk('50 ms, autotuned buffers', { aToB: link, bToA: link }, n);
+  assert.ok(fixed.virtMs > n / 5.3e3, `fixed buffers: window-limited (${fixed.virtMs} ms)`);
+  assert.ok(tuned.virtMs < fixed.virtMs / 3, `autotuned ${tuned.virtMs} ms, fixed ${fixed.virtMs} ms ${S}`);
+  assert.ok(tuned.grown > 0 && fixed.grown === 0, `receive buffers grown: ${tuned.grown} (fixed: ${fixed.grown})`);
 });
 
 test('tcp over the memory link: 2,000 short connections, then nothing left', () => {

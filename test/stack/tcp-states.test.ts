@@ -21,7 +21,7 @@ function activeOpen(r: Raw, peerOptions = { mss: 1460, wscale: 7 }): { c: TcpCon
   const [syn] = r.collect();
   assert.ok(syn && syn.flags === TCP_SYN, S);
   assert.equal(syn.options.mss, 1460);
-  assert.equal(syn.options.wscale, 3, 'scale for a 256 KiB buffer');
+  assert.equal(syn.options.wscale, 7, 'scale for the 6 MiB the receive buffer may grow to');
   r.send({ srcPort: 80, dstPort: syn.srcPort, seq: PEER_ISN, ack: syn.seq + 1, flags: TCP_SYN | TCP_ACK, window: 65535, urgent: 0, options: peerOptions });
   const [ack] = r.take().slice(-1);
   assert.equal(ack!.flags, TCP_ACK);

@@ -255,13 +255,13 @@ test('syn cookies with timestamps: window scale and SACK-permitted survive in th
   assert.equal(sa!.flags, TCP_SYN | TCP_ACK);
   assert.equal(sa!.options.tsEcr, 777, 'the client timestamp is echoed');
   assert.equal(sa!.options.sackPermitted, true);
-  assert.equal(sa!.options.wscale, 3, 'our scale for a 256 KiB buffer');
+  assert.equal(sa!.options.wscale, 7, 'our scale for the 6 MiB the receive buffer may grow to');
   assert.equal(sa!.options.tsVal! & 0x3f, 0x10 | 7, 'SACK and the client scale in the low bits');
   assert.equal(r.tcp.connections, 2, 'still no state for it');
   r.send({ ...ackOf(5001, 9001, sa!.seq + 1, TCP_ACK), options: { tsVal: 778, tsEcr: sa!.options.tsVal! } });
   const c = l.accept()!;
   assert.equal(c.stateName, 'ESTABLISHED');
-  assert.deepEqual(c.windowScales, { send: 7, receive: 3 });
+  assert.deepEqual(c.windowScales, { send: 7, receive: 7 });
   // It sends with timestamps that do not go back before the SYN-ACK's (PAWS at the peer).
   c.write(new Uint8Array(100));
   const out = r.collect().filter((s) => s.payload.length > 0);

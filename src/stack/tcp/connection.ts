@@ -103,6 +103,14 @@ export class TcpConnection implements EventTarget {
   /** The peer's SYN offered window scaling (a SYN-ACK answers with ours only then, RFC 7323 §1.3). */
   private scaleOk = false;
   private rcvBuf: number;
+  /** The send buffer limit: sendBuffer, grown with cwnd up to sendBufferMax. */
+  private sndBuf: number;
+  /** Receive-buffer autotuning (Linux's rcvq_space): the ceiling, what the application read in the last measured round trip, where and when that measurement began, and the receiver's RTT estimate (ms, 0: none). */
+  private rcvBufMax: number;
+  private rcvSpace = 0;
+  private rcvSpaceMark = 0;
+  private rcvSpaceAt = -1;
+  private rcvRtt = 0;
   readonly advMss: number;
   /** Largest segment seen from the peer (for "full-sized", RFC 1122 §4.2.3.2). */
   private rcvMss = DEFAULT_MSS;
@@ -233,8 +241,10 @@ export class TcpConnection implements EventTarget {
     const env = tcp.env;
     this.sbuf = new SendBuffer(tcp.blocks);
     this.rcvBuf = opts.recvBuffer;
-    this.ourScale = opts.windowScaling ? shiftFor(opts.recvBuffer) : 0;
-    this.ooo = new OutOfOrderQueue(opts.oooMaxSegments, opts.oooMaxBytes > 0 ? opts.oooMaxBytes : opts.recvBuffer);
+    this.rcvBufMax = opts.recvBufferMax;
+    this.sndBuf = opts.sendBuffer;
+    this.ourScale = opts.windowScaling ? shiftFor(opts.recvBufferMax) : 0;
+    this.ooo = new OutOfOrderQueue(opts.oooMaxSegments, opts.oooMaxBytes > 0 ? opts.oooMaxBytes : opts.recvBufferMax);
     const mtu = Math.min(env.features.mtu, remoteAddress ? env.pathMtu(remoteAddress) : env.features.mtu);
     this.advMss = Math.max(MIN_MSS, Math.min(mtu - 40, opts.mss));
     this.rtt = new RttEstimator(opts.minRto, opts.maxRto, opts.initialRto);
@@ -297,6 +307,16 @@ export class TcpConnection implements EventTarget {
     return this.rtt.srtt;
   }
 
+  /** The receive buffer now (recvBuffer, grown by autotuning up to recvBufferMax): the most the window offers. */
+  get receiveBufferSize(): number {
+    return this.rcvBuf;
+  }
+
+  /** The send buffer limit now (sendBuffer, grown with cwnd up to sendBufferMax). */
+  get sendBufferSize(): number {
+    return this.sndBuf;
+  }
+
   /** In fast retransmit / SACK loss recovery. */
   get recovering(): boolean {
     return this.inRecovery;
@@ -335,7 +355,7 @@ export class TcpConnection implements EventTarget {
   write(bytes: Uint8Array, offset = 0, length = bytes.length - offset): number {
     if (!this.acceptsWrites) return 0;
     const st = this.state;
-    const free = this.opts.sendBuffer - this.sbuf.charge;
+    const free = this.sndBuf - this.sbuf.charge;
     const n = length < free ? length : free;
     if (n < length) this.wantWritable = true;
     if (n <= 0) return 0;
@@ -357,7 +377,7 @@ export class TcpConnection implements EventTarget {
     const st = this.state;
     // A buffer larger than the whole send buffer is taken when the buffer is empty (it
     // could never fit otherwise, and nothing would ever say 'writable').
-    if (this.sbuf.length > 0 && bytes.length + BLOCK_OVERHEAD > this.opts.sendBuffer - this.sbuf.charge) {
+    if (this.sbuf.length > 0 && bytes.length + BLOCK_OVERHEAD > this.sndBuf - this.sbuf.charge) {
       this.wantWritable = true;
       return false;
     }
@@ -405,7 +425,41 @@ export class TcpConnection implements EventTarget {
       this.closePending = false;
       this.tcp.queueEvent(this, EV_CLOSE);
     }
+    if (this.rcvBuf < this.rcvBufMax) this.tuneRcvBuf();
     this.maybeWindowUpdate();
+  }
+
+  /**
+   * Receive-buffer autotuning (Linux's tcp_rcv_space_adjust, "dynamic right-sizing"):
+   * once a round trip, if the application read more than in the last one, the window
+   * was what held the sender back: the buffer grows to twice what was read plus room to
+   * grow (up to recvBufferMax). A slow reader never makes it grow.
+   */
+  private tuneRcvBuf(): void {
+    const now = this.tcp.env.clock.now();
+    if (this.rcvSpaceAt < 0) {
+      this.rcvSpace = Math.min(this.rcvBuf, this.opts.initialWindow * this.advMss);
+      this.rcvSpaceMark = this.bytesRead;
+      this.rcvSpaceAt = now;
+      return;
+    }
+    let rtt = this.rcvRtt > 0 ? this.rcvRtt : this.rtt.srtt;
+    if (rtt < 1) rtt = 1; // the timestamps' grain
+    if (now - this.rcvSpaceAt < rtt) return;
+    const copied = this.bytesRead - this.rcvSpaceMark;
+    const space = this.rcvSpace;
+    if (copied > space) {
+      let want = 2 * copied + 16 * this.advMss;
+      want += (2 * want * (copied - space)) / space;
+      if (want > this.rcvBufMax) want = this.rcvBufMax;
+      if (want > this.rcvBuf) {
+        this.rcvBuf = Math.floor(want);
+        this.tcp.counters.rcvBufGrown++;
+      }
+      this.rcvSpace = copied;
+    }
+    this.rcvSpaceMark = this.bytesRead;
+    this.rcvSpaceAt = now;
   }
 
   /** Copies up to `length` received bytes into `dst` at `offset`; returns how many (0 when none are queued). */
@@ -543,6 +597,7 @@ export class TcpConnection implements EventTarget {
       this.sndScale = 0;
       this.rcvScale = 0;
       if (this.rcvBuf > 65535) this.rcvBuf = 65535;
+      if (this.rcvBufMax > 65535) this.rcvBufMax = 65535;
     }
     const env = this.tcp.env;
     this.sackOk = this.opts.sack && s.sackPermitted;
@@ -693,6 +748,11 @@ export class TcpConnection implements EventTarget {
     if (this.tsOk && s.tsPresent && seqLeq(seq, this.lastAckSent) && seqGeq(s.tsVal, this.tsRecent)) {
       this.tsRecent = s.tsVal;
       this.tsRecentAt = now;
+    }
+    // The receiver's RTT (Linux's tcp_rcv_rtt_measure_ts): full-sized data echoing our TSval, 1/8 weight.
+    if (p.length >= this.rcvMss && this.rxTsEcr > 0 && this.rcvBuf < this.rcvBufMax) {
+      const r = (this.tsNow(now) - this.rxTsEcr) | 0;
+      if (r >= 0 && r < this.opts.maxRto) this.rcvRtt = this.rcvRtt === 0 ? r : this.rcvRtt + (r - this.rcvRtt) / 8;
     }
 
     // --- trim to the window ---
@@ -997,6 +1057,9 @@ export class TcpConnection implements EventTarget {
     } else {
       this.dupAcks = 0;
       this.cc.onAck(acked, flight, mss, now);
+      // Linux's tcp_sndbuf_expand: room for twice the window, so the buffer never limits the flight.
+      const want = 2 * this.cc.cwnd;
+      if (want > this.sndBuf && this.sndBuf < this.opts.sendBufferMax) this.sndBuf = want < this.opts.sendBufferMax ? want : this.opts.sendBufferMax;
     }
     if (this.tlpOut && seqGeq(ack, this.tlpEnd)) this.tlpOut = false;
     if (this.sndUna === this.sndMax) {
@@ -1005,8 +1068,8 @@ export class TcpConnection implements EventTarget {
       this.armRetransmit(now, true);
     }
     if (this.wantWritable) {
-      const free = this.opts.sendBuffer - this.sbuf.charge;
-      if (free >= this.opts.sendBuffer >>> 2 || this.sbuf.length === 0) {
+      const free = this.sndBuf - this.sbuf.charge;
+      if (free >= this.sndBuf >>> 2 || this.sbuf.length === 0) {
         this.wantWritable = false;
         this.tcp.queueEvent(this, EV_WRITABLE);
       }

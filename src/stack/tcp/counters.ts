@@ -43,6 +43,8 @@ export interface TcpCounters {
   lossProbes: number;
   /** Duplicate segments reported to the peer as D-SACK blocks (RFC 2883). */
   dsacksSent: number;
+  /** Receive buffers grown by autotuning (TcpOptions.recvBufferMax). */
+  rcvBufGrown: number;
   /** Segments dropped by PAWS (RFC 7323 §5: TSval older than TS.Recent), answered with an ACK. */
   pawsDrops: number;
   rtoTimeouts: number;
@@ -100,6 +102,7 @@ export function newTcpCounters(stateCounts = new Int32Array(STATE_NAMES.length))
     spuriousRtos: 0,
     lossProbes: 0,
     dsacksSent: 0,
+    rcvBufGrown: 0,
     pawsDrops: 0,
     rtoTimeouts: 0,
     persistProbes: 0,

@@ -2,10 +2,22 @@
 import { congestionFactory, type CongestionFactory, type CongestionName } from './congestion.js';
 
 export interface TcpOptions {
-  /** Send buffer limit (bytes, default 256 KiB). */
+  /** Send buffer limit (bytes, default 256 KiB) at first. */
   sendBuffer?: number;
-  /** Receive buffer (bytes, default 256 KiB): the largest window offered. */
+  /**
+   * What the send buffer limit may grow to as the congestion window grows (bytes,
+   * default 4 MiB, Linux's tcp_wmem[2]; twice cwnd, as tcp_sndbuf_expand), so a long
+   * fat path is not held back by it. Set it to sendBuffer for a fixed limit.
+   */
+  sendBufferMax?: number;
+  /** Receive buffer (bytes, default 256 KiB): the window offered at first. */
   recvBuffer?: number;
+  /**
+   * What the receive buffer may grow to while the application keeps up with the data
+   * (bytes, default 6 MiB, Linux's tcp_rmem[2]; as tcp_rcv_space_adjust, once a round
+   * trip). Set it to recvBuffer for a fixed buffer. The window scale is chosen for it.
+   */
+  recvBufferMax?: number;
   /** Upper bound on the MSS we announce and use (default: from the MTU). */
   mss?: number;
   /** Disable Nagle (default false). */
@@ -61,7 +73,9 @@ export type ResolvedTcpOptions = Required<Omit<TcpOptions, 'mss' | 'oooMaxBytes'
 
 export const DEFAULT_TCP_OPTIONS: ResolvedTcpOptions = Object.freeze({
   sendBuffer: 256 * 1024,
+  sendBufferMax: 4 * 1024 * 1024,
   recvBuffer: 256 * 1024,
+  recvBufferMax: 6 * 1024 * 1024,
   mss: 65535,
   noDelay: false,
   delayedAck: 40,
@@ -99,9 +113,18 @@ export function resolveOptions(base: ResolvedTcpOptions, over?: TcpOptions): Res
   for (const [k, v] of Object.entries(over)) if (v !== undefined) r[k] = v;
   r['congestion'] = congestionFactory(r['congestion'] as CongestionName | CongestionFactory);
   const o = r as ResolvedTcpOptions;
-  for (const k of ['sendBuffer', 'recvBuffer', 'minRto', 'initialRto', 'maxRto', 'msl'] as const) {
+  for (const k of ['sendBuffer', 'sendBufferMax', 'recvBuffer', 'recvBufferMax', 'minRto', 'initialRto', 'maxRto', 'msl'] as const) {
     if (!(typeof o[k] === 'number' && o[k] > 0)) throw new RangeError(`tcp option ${k} must be a positive number, got ${String(o[k])}`);
   }
-  if (o.recvBuffer > 1 << 30) throw new RangeError('recvBuffer is at most 1 GiB (RFC 7323 §2.3)');
+  if (o.recvBuffer > 1 << 30 || o.recvBufferMax > 1 << 30) throw new RangeError('recvBuffer and recvBufferMax are at most 1 GiB (RFC 7323 §2.3)');
+  // A recvBuffer above the default ceiling (and no ceiling given) is a fixed buffer of that size.
+  if (o.recvBufferMax < o.recvBuffer) {
+    if (over.recvBufferMax !== undefined) throw new RangeError(`tcp option recvBufferMax (${o.recvBufferMax}) is below recvBuffer (${o.recvBuffer})`);
+    r['recvBufferMax'] = o.recvBuffer;
+  }
+  if (o.sendBufferMax < o.sendBuffer) {
+    if (over.sendBufferMax !== undefined) throw new RangeError(`tcp option sendBufferMax (${o.sendBufferMax}) is below sendBuffer (${o.sendBuffer})`);
+    r['sendBufferMax'] = o.sendBuffer;
+  }
   return Object.freeze(o);
 }

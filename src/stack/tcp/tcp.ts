@@ -315,7 +315,7 @@ export class Tcp implements L4Protocol {
     const sack = ts && o.sack && s.sackPermitted;
     const scale = ts && o.windowScaling && s.wscale >= 0;
     const tsVal = ts ? cookieTsVal(Math.floor(now) + this.cookieTsOffset, scale ? s.wscale : -1, sack) : 0;
-    if (!this.cookies.queueSynAck(dst, src, s.dstPort, s.srcPort, cookie, seqAdd(s.seq, 1), advMss, window, ts, tsVal, s.tsVal, sack, scale ? shiftFor(o.recvBuffer) : -1)) return false;
+    if (!this.cookies.queueSynAck(dst, src, s.dstPort, s.srcPort, cookie, seqAdd(s.seq, 1), advMss, window, ts, tsVal, s.tsVal, sack, scale ? shiftFor(o.recvBufferMax) : -1)) return false;
     this.counters.syncookiesSent++;
     if (!this.inReceive) env.wake();
     return true;
