@@ -39,6 +39,13 @@ export async function memcaslap(n: Namespaces, ns: string, address: string, port
     const out = await s.exited;
     const tps = /TPS:\s*(\d+)/.exec(out);
     if (tps === null) throw new Error(`memcaslap printed no TPS: ${out.slice(-400)}`);
+    // memcaslap counts a reply it did not like as an operation too: a server that answers
+    // every command with an error must not pass for a fast one.
+    const error = /^<\d+ (?:ERROR|CLIENT_ERROR|SERVER_ERROR).*$/m.exec(out);
+    if (error !== null) throw new Error(`memcaslap got errors from ${address}:${port}: ${JSON.stringify(error[0])}`);
+    const gets = Number(/cmd_get:\s*(\d+)/.exec(out)?.[1] ?? 0);
+    const misses = Number(/get_misses:\s*(\d+)/.exec(out)?.[1] ?? 0);
+    if (gets === 0 || misses > gets / 2) throw new Error(`memcaslap: ${gets} gets, ${misses} misses from ${address}:${port}: the server is not storing`);
     return Number(tps[1]);
   } finally {
     clearTimeout(guard);
