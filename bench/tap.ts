@@ -1,7 +1,8 @@
 /**
  * Shoal on a TAP against the Linux kernel, side by side with the kernel against itself
  * over a veth pair, on the same workloads and the same load generators (issue 6):
- * - bulk, one connection, kernel → peer and peer → kernel (Gbit/s; Shoal with 1 MiB socket buffers);
+ * - bulk, one connection, kernel → peer and peer → kernel (Gbit/s; both with their default,
+ *   autotuned socket buffers);
  * - 1-byte request/response, one connection, noDelay (round trips/s);
  * - connections/s: connect, 32 bytes each way, close, in 8 concurrent loops;
  * - memcached: Shoal's against Debian's (one thread), both driven by memcaslap.
@@ -12,7 +13,10 @@
  * memcached and memcaslap).
  *
  * `node dist/bench/tap.js [in|out|rr|conn|memcached]...` runs it (or some cases) on its own,
- * e.g. under `node --cpu-prof`; SHOAL_BENCH_SECONDS sets each case's time.
+ * e.g. under `node --cpu-prof`; SHOAL_BENCH_SECONDS sets each case's time. Every case runs
+ * once unmeasured first (SHOAL_BENCH_WARMUP seconds, on both sides of the comparison):
+ * a JavaScript peer — Shoal, and the Node load scripts — is measured warm, not while its
+ * code is still being compiled.
  */
 import { pathToFileURL } from 'node:url';
 import type { Duplex } from 'node:stream';
@@ -27,6 +31,7 @@ import { memcachedToolsMissing, memcaslap, startKernelMemcached } from './tap-me
 import { Namespaces } from './tap-netns.js';
 
 const SECONDS = Number(process.env['SHOAL_BENCH_SECONDS'] ?? 3);
+const WARMUP = Number(process.env['SHOAL_BENCH_WARMUP'] ?? 1);
 /** Concurrent connect/request/close loops of the connections/s client. */
 const CONN_LOOPS = 8;
 const VETH_CLIENT = '10.78.0.1';
@@ -49,28 +54,27 @@ interface World {
   h: Host;
 }
 
-/** The load script's `client` in the veth client's namespace against its `server` in the other; returns the client's result. */
-async function kernelToKernel(w: World, server: string[], client: string[]): Promise<Record<string, number>> {
-  const s = w.n.load(w.v2, server, true);
-  await s.ready;
-  const r = Namespaces.result(await w.n.load(w.v1, client).exited);
-  await w.n.kill(s);
-  return r;
-}
-
 async function listen(server: { listen(port: number, cb: () => void): unknown }, port: number): Promise<void> {
   await new Promise<void>((r) => server.listen(port, r));
 }
 
-async function bulkIn(w: World): Promise<[shoal: number, veth: number]> {
-  const sink = w.n.load(w.v2, ['sink', '5301'], true);
+/** The kernel's `send` to a kernel `sink` on `port`, for `seconds`: the sink's MB/s. */
+async function kernelBulk(w: World, port: number, seconds: number): Promise<number> {
+  const sink = w.n.load(w.v2, ['sink', String(port)], true);
   await sink.ready;
-  await w.n.load(w.v1, ['send', VETH_SERVER, '5301', String(SECONDS)]).exited;
-  const veth = Namespaces.result(await sink.exited)['mbps']!;
+  await w.n.load(w.v1, ['send', VETH_SERVER, String(port), String(seconds)]).exited;
+  return Namespaces.result(await sink.exited)['mbps']!;
+}
+
+async function bulkIn(w: World): Promise<[shoal: number, veth: number]> {
+  await kernelBulk(w, 5301, WARMUP);
+  const veth = await kernelBulk(w, 5301, SECONDS);
+  // Each connection counts its own bytes; the last one (after the warm-up) is measured.
   let bytes = 0;
   let t0 = 0;
   let t1 = 0;
   const server = w.h.net.createServer((s) => {
+    bytes = t0 = t1 = 0;
     s.on('data', (d: Buffer) => {
       if (t0 === 0) t0 = performance.now();
       bytes += d.length;
@@ -79,23 +83,19 @@ async function bulkIn(w: World): Promise<[shoal: number, veth: number]> {
     s.on('error', () => {});
   });
   await listen(server, 5302);
-  await w.n.load(w.k, ['send', TAP_SHOAL, '5302', String(SECONDS)]).exited;
+  for (const seconds of [WARMUP, SECONDS]) await w.n.load(w.k, ['send', TAP_SHOAL, '5302', String(seconds)]).exited;
   server.close();
   return [bytes / 1e6 / ((t1 - t0) / 1000), veth];
 }
 
-/** Shoal sends; the kernel's sink measures. */
-async function bulkOut(w: World): Promise<[shoal: number, veth: number]> {
-  const vethSink = w.n.load(w.v2, ['sink', '5306'], true);
-  await vethSink.ready;
-  await w.n.load(w.v1, ['send', VETH_SERVER, '5306', String(SECONDS)]).exited;
-  const veth = Namespaces.result(await vethSink.exited)['mbps']!;
-  const sink = w.n.load(w.k, ['sink', '5303'], true);
+/** Shoal sends to the kernel's sink on `port` for `seconds`: the sink's MB/s. */
+async function shoalBulk(w: World, port: number, seconds: number): Promise<number> {
+  const sink = w.n.load(w.k, ['sink', String(port)], true);
   await sink.ready;
   const chunk = new Uint8Array(65536).fill(0x5a);
   await new Promise<void>((resolve, reject) => {
-    const s: Duplex = w.h.net.connect(5303, TAP_KERNEL, () => {
-      const end = performance.now() + SECONDS * 1000;
+    const s: Duplex = w.h.net.connect(port, TAP_KERNEL, () => {
+      const end = performance.now() + seconds * 1000;
       const pump = (): void => {
         while (performance.now() < end) if (!s.write(chunk)) return void s.once('drain', pump);
         s.end();
@@ -105,7 +105,15 @@ async function bulkOut(w: World): Promise<[shoal: number, veth: number]> {
     s.on('close', () => resolve());
     s.on('error', reject);
   });
-  return [Namespaces.result(await sink.exited)['mbps']!, veth];
+  return Namespaces.result(await sink.exited)['mbps']!;
+}
+
+/** Shoal sends; the kernel's sink measures. */
+async function bulkOut(w: World): Promise<[shoal: number, veth: number]> {
+  await kernelBulk(w, 5306, WARMUP);
+  const veth = await kernelBulk(w, 5306, SECONDS);
+  await shoalBulk(w, 5303, WARMUP);
+  return [await shoalBulk(w, 5303, SECONDS), veth];
 }
 
 /** A Shoal echo server for `port` (ends each connection when the client ends), until `close()`. */
@@ -119,22 +127,32 @@ async function shoalEcho(w: World, port: number): Promise<{ close(): void }> {
   return server;
 }
 
-/** 1-byte request/response, and connections/s: the kernel's client against an echo server. */
-async function echoCase(w: World, port: number, client: (host: string, port: string) => string[]): Promise<[shoal: Record<string, number>, veth: Record<string, number>]> {
-  const veth = await kernelToKernel(w, ['echos', String(port)], client(VETH_SERVER, String(port)));
+/**
+ * 1-byte request/response, and connections/s: the kernel's client (`client(host, port,
+ * seconds)`) against an echo server, once to warm up and once measured.
+ */
+async function echoCase(w: World, port: number, client: (host: string, port: string, seconds: number) => string[]): Promise<[shoal: Record<string, number>, veth: Record<string, number>]> {
+  const vethServer = w.n.load(w.v2, ['echos', String(port)], true);
+  await vethServer.ready;
+  await w.n.load(w.v1, client(VETH_SERVER, String(port), WARMUP)).exited;
+  const veth = Namespaces.result(await w.n.load(w.v1, client(VETH_SERVER, String(port), SECONDS)).exited);
+  await w.n.kill(vethServer);
   const server = await shoalEcho(w, port);
-  const shoal = Namespaces.result(await w.n.load(w.k, client(TAP_SHOAL, String(port))).exited);
+  await w.n.load(w.k, client(TAP_SHOAL, String(port), WARMUP)).exited;
+  const shoal = Namespaces.result(await w.n.load(w.k, client(TAP_SHOAL, String(port), SECONDS)).exited);
   server.close();
   return [shoal, veth];
 }
 
 async function memcached(w: World): Promise<[shoal: number, kernel: number]> {
   const debian = await startKernelMemcached(w.n, w.v2, VETH_SERVER, MEMCACHED_PORT);
+  await memcaslap(w.n, w.v1, VETH_SERVER, MEMCACHED_PORT, WARMUP);
   const kernel = await memcaslap(w.n, w.v1, VETH_SERVER, MEMCACHED_PORT, SECONDS);
   await w.n.kill(debian);
   const server = w.h.net.createServer();
   serveMemcached(server);
   await listen(server, MEMCACHED_PORT);
+  await memcaslap(w.n, w.k, TAP_SHOAL, MEMCACHED_PORT, WARMUP);
   const shoal = await memcaslap(w.n, w.k, TAP_SHOAL, MEMCACHED_PORT, SECONDS);
   server.close();
   return [shoal, kernel];
@@ -184,11 +202,11 @@ export async function tapBenchmarks(cases: ReadonlySet<TapCase> = new Set(TAP_CA
       rows.push({ group, name: 'bulk, Shoal → kernel, 1 conn (target ≥ 6 Gbit/s)', value: gbit(shoal), unit: 'Gbit/s', reference: { name: ref, value: gbit(veth) } });
     }
     if (cases.has('rr')) {
-      const [shoal, veth] = await echoCase(w, 5304, (h, p) => ['rr', h, p, String(SECONDS)]);
+      const [shoal, veth] = await echoCase(w, 5304, (h, p, t) => ['rr', h, p, String(t)]);
       rows.push({ group, name: '1-byte request/response, kernel client, 1 conn (target ≥ 1.0× veth)', value: shoal['rate']!, unit: 'trip/s', reference: { name: ref, value: veth['rate']! } });
     }
     if (cases.has('conn')) {
-      const [shoal, veth] = await echoCase(w, 5305, (h, p) => ['conn', h, p, String(SECONDS), String(CONN_LOOPS)]);
+      const [shoal, veth] = await echoCase(w, 5305, (h, p, t) => ['conn', h, p, String(t), String(CONN_LOOPS)]);
       warnFailures('kernel ↔ kernel', veth);
       warnFailures('kernel → Shoal', shoal);
       rows.push({ group, name: `connect + 32 B echo + close, kernel client, ${CONN_LOOPS} loops`, value: shoal['rate']!, unit: 'conn/s', reference: { name: ref, value: veth['rate']! } });
