@@ -145,6 +145,7 @@ function retrieve(cache: Memcached, t: Tokens, io: CommandIo, withCas: boolean, 
 
 /** "VALUE <key> <flags> <bytes> [<cas unique>]\r\n<data block>\r\n" */
 function sendValue(io: CommandIo, item: Item, withCas: boolean): void {
+  if (!withCas && item.reply !== null) return io.send(item.reply);
   const head = `VALUE ${item.key} ${item.flags} ${item.value.length}${withCas ? ` ${item.cas}` : ''}\r\n`;
   const value = item.value;
   if (value.length < COPY_VALUE_BELOW) {
@@ -191,15 +192,18 @@ function storage(cache: Memcached, t: Tokens, io: CommandIo, mode: StoreMode): v
   io.expectData({ mode, key, flags, expiresAt: expiryTime(exptime, store.now()), length, cas, noreply });
 }
 
-/** The data block of `request` has arrived; `terminated` says whether "\r\n" followed it. */
-export function completeStorage(cache: Memcached, request: StorageRequest, value: Buffer, terminated: boolean, io: CommandIo): void {
+/**
+ * The data block of `request` has arrived (`value`, inside the get reply `reply`: see
+ * value-reply.ts); `terminated` says whether "\r\n" followed it.
+ */
+export function completeStorage(cache: Memcached, request: StorageRequest, value: Buffer, reply: Buffer, terminated: boolean, io: CommandIo): void {
   const { store, stats } = cache;
   stats.cmdSet++;
   if (!terminated) {
     if (!request.noreply) io.send(R.BAD_DATA_CHUNK);
     return;
   }
-  const outcome = store.store(request.mode, request.key, request.flags, request.expiresAt, value, request.cas);
+  const outcome = store.store(request.mode, request.key, request.flags, request.expiresAt, value, request.cas, reply);
   if (request.mode === 'cas') {
     if (outcome === 'STORED') stats.casHits++;
     else if (outcome === 'EXISTS') stats.casBadval++;

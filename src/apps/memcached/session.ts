@@ -18,6 +18,7 @@
 import type { Memcached } from './memcached.js';
 import { Tokens } from './tokens.js';
 import { completeStorage, execute, type CommandIo, type StorageRequest } from './commands.js';
+import { newValueReply, valueOf } from './value-reply.js';
 import * as R from './replies.js';
 
 /** Where a session's replies go. */
@@ -40,7 +41,7 @@ const enum Mode {
   Ended,
 }
 
-const EMPTY = Buffer.alloc(0);
+const EMPTY: Buffer = Buffer.alloc(0);
 /** The largest line buffer a session keeps between lines. */
 const CARRY_KEEP_BYTES = 4096;
 
@@ -53,6 +54,8 @@ export class MemcachedSession implements CommandIo {
   /** The data block being read. */
   private request: StorageRequest | null = null;
   private value = EMPTY;
+  /** The get reply `value` lies in. */
+  private reply = EMPTY;
   private filled = 0;
   private tailSeen = 0;
   private tailOk = true;
@@ -135,7 +138,9 @@ export class MemcachedSession implements CommandIo {
 
   expectData(request: StorageRequest): void {
     this.request = request;
-    this.value = request.length === 0 ? EMPTY : Buffer.allocUnsafe(request.length);
+    // The data block lands inside the get reply that will serve it (value-reply.ts).
+    this.reply = newValueReply(request.key, request.flags, request.length);
+    this.value = valueOf(this.reply, request.length);
     this.filled = 0;
     this.tailSeen = 0;
     this.tailOk = true;
@@ -155,6 +160,7 @@ export class MemcachedSession implements CommandIo {
     this.queued.length = 0;
     this.carry = EMPTY;
     this.value = EMPTY;
+    this.reply = EMPTY;
     if (!this.closed) this.output.end();
   }
 
@@ -268,10 +274,12 @@ export class MemcachedSession implements CommandIo {
     }
     if (this.tailSeen === 2) {
       const value = this.value;
+      const reply = this.reply;
       this.request = null;
       this.value = EMPTY;
+      this.reply = EMPTY;
       this.mode = Mode.Line;
-      completeStorage(this.cache, request, value, this.tailOk, this);
+      completeStorage(this.cache, request, value, reply, this.tailOk, this);
     }
     return offset;
   }

@@ -36,6 +36,8 @@ export class Item {
     readonly flags: number,
     public expiresAt: number,
     public cas: number,
+    /** "VALUE <key> <flags> <bytes>\r\n" + value + "\r\n", when the value lies in such a reply (value-reply.ts); null once the value changes. */
+    public reply: Buffer | null = null,
   ) {}
 
   get size(): number {
@@ -115,23 +117,23 @@ export class ItemStore {
     return item;
   }
 
-  /** Carries out a storage command whose data block has arrived. */
-  store(mode: StoreMode, key: string, flags: number, expiresAt: number, value: Buffer, cas: bigint | null): StoreOutcome {
+  /** Carries out a storage command whose data block has arrived; `reply` is the get reply `value` lies in, if any. */
+  store(mode: StoreMode, key: string, flags: number, expiresAt: number, value: Buffer, cas: bigint | null, reply: Buffer | null = null): StoreOutcome {
     const old = this.find(key, this.now());
     switch (mode) {
       case 'set':
-        this.put(old, new Item(key, value, flags, expiresAt, this.nextCas()));
+        this.put(old, new Item(key, value, flags, expiresAt, this.nextCas(), reply));
         return 'STORED';
       case 'add':
         if (old !== undefined) {
           this.toFront(old); // memcached promotes the existing item
           return 'NOT_STORED';
         }
-        this.put(undefined, new Item(key, value, flags, expiresAt, this.nextCas()));
+        this.put(undefined, new Item(key, value, flags, expiresAt, this.nextCas(), reply));
         return 'STORED';
       case 'replace':
         if (old === undefined) return 'NOT_STORED';
-        this.put(old, new Item(key, value, flags, expiresAt, this.nextCas()));
+        this.put(old, new Item(key, value, flags, expiresAt, this.nextCas(), reply));
         return 'STORED';
       case 'append':
       case 'prepend': {
@@ -145,7 +147,7 @@ export class ItemStore {
       case 'cas':
         if (old === undefined) return 'NOT_FOUND';
         if (cas === null || Number(cas) !== old.cas) return 'EXISTS';
-        this.put(old, new Item(key, value, flags, expiresAt, this.nextCas()));
+        this.put(old, new Item(key, value, flags, expiresAt, this.nextCas(), reply));
         return 'STORED';
     }
   }
@@ -184,6 +186,7 @@ export class ItemStore {
       const value = Buffer.alloc(old.length, 0x20);
       value.write(digits, 0, 'latin1');
       item.value = value;
+      item.reply = null;
       item.cas = this.nextCas();
     } else {
       this.put(item, new Item(key, Buffer.from(digits, 'latin1'), item.flags, item.expiresAt, this.nextCas()));
