@@ -23,6 +23,8 @@ import type { ResolvedTcpOptions } from './options.js';
 import { InOrderQueue, OOO_FULL, OutOfOrderQueue } from './recv-queue.js';
 import { RttEstimator } from './rtt.js';
 import { SACK_BLOCK_BAD, SACK_BLOCK_OK, SackScoreboard } from './sack.js';
+import { SackReport } from './sack-report.js';
+import { ReceiveBufferTuner } from './rcv-autotune.js';
 import { finishSegmentChecksum, type SegmentInfo } from './segment.js';
 import { BLOCK_OVERHEAD, SendBuffer } from './send-buffer.js';
 import { Rack } from './rack.js';
@@ -52,7 +54,6 @@ export function shiftFor(buffer: number): number {
   return s;
 }
 
-const NO_BLOCKS = new Uint32Array(0);
 
 export class TcpConnection implements EventTarget {
   // --- identity and bookkeeping (owned by Tcp) ---
@@ -107,10 +108,7 @@ export class TcpConnection implements EventTarget {
   private sndBuf: number;
   /** Receive-buffer autotuning (Linux's rcvq_space): the ceiling, what the application read in the last measured round trip, where and when that measurement began, and the receiver's RTT estimate (ms, 0: none). */
   private rcvBufMax: number;
-  private rcvSpace = 0;
-  private rcvSpaceMark = 0;
-  private rcvSpaceAt = -1;
-  private rcvRtt = 0;
+  private readonly rcvTuner = new ReceiveBufferTuner();
   readonly advMss: number;
   /** Largest segment seen from the peer (for "full-sized", RFC 1122 §4.2.3.2). */
   private rcvMss = DEFAULT_MSS;
@@ -144,15 +142,8 @@ export class TcpConnection implements EventTarget {
   private tlpPending = false;
   private tlpOut = false;
   private tlpEnd = 0;
-  /** SACK blocks we send (receiver side), most recent first (RFC 2018 §4). */
-  /** The SACK blocks we report (made at the first out-of-order segment: most connections have none). */
-  private sackL: Uint32Array = NO_BLOCKS;
-  private sackR: Uint32Array = NO_BLOCKS;
-  private sackN = 0;
-  /** A duplicate segment to report (RFC 2883 D-SACK: the first block of the next ACK, once). */
-  private dsackPending = false;
-  private dsackL = 0;
-  private dsackR = 0;
+  /** The SACK and D-SACK blocks we report as a receiver (RFC 2018 §4, RFC 2883). */
+  private readonly sackReport = new SackReport();
   /**
    * Our TSval is the millisecond clock plus this random per-connection offset (RFC 7323
    * §5.4). Public for SYN cookies, which may set it when rebuilding a connection.
@@ -429,37 +420,13 @@ export class TcpConnection implements EventTarget {
     this.maybeWindowUpdate();
   }
 
-  /**
-   * Receive-buffer autotuning (Linux's tcp_rcv_space_adjust, "dynamic right-sizing"):
-   * once a round trip, if the application read more than in the last one, the window
-   * was what held the sender back: the buffer grows to twice what was read plus room to
-   * grow (up to recvBufferMax). A slow reader never makes it grow.
-   */
+  /** Receive-buffer autotuning (rcv-autotune.ts), after the application read. */
   private tuneRcvBuf(): void {
-    const now = this.tcp.env.clock.now();
-    if (this.rcvSpaceAt < 0) {
-      this.rcvSpace = Math.min(this.rcvBuf, this.opts.initialWindow * this.advMss);
-      this.rcvSpaceMark = this.bytesRead;
-      this.rcvSpaceAt = now;
-      return;
+    const grown = this.rcvTuner.adjust(this.rcvBuf, this.rcvBufMax, this.bytesRead, this.tcp.env.clock.now(), this.rtt.srtt, this.opts.initialWindow * this.advMss, this.advMss);
+    if (grown > this.rcvBuf) {
+      this.rcvBuf = grown;
+      this.tcp.counters.rcvBufGrown++;
     }
-    let rtt = this.rcvRtt > 0 ? this.rcvRtt : this.rtt.srtt;
-    if (rtt < 1) rtt = 1; // the timestamps' grain
-    if (now - this.rcvSpaceAt < rtt) return;
-    const copied = this.bytesRead - this.rcvSpaceMark;
-    const space = this.rcvSpace;
-    if (copied > space) {
-      let want = 2 * copied + 16 * this.advMss;
-      want += (2 * want * (copied - space)) / space;
-      if (want > this.rcvBufMax) want = this.rcvBufMax;
-      if (want > this.rcvBuf) {
-        this.rcvBuf = Math.floor(want);
-        this.tcp.counters.rcvBufGrown++;
-      }
-      this.rcvSpace = copied;
-    }
-    this.rcvSpaceMark = this.bytesRead;
-    this.rcvSpaceAt = now;
   }
 
   /** Copies up to `length` received bytes into `dst` at `offset`; returns how many (0 when none are queued). */
@@ -749,11 +716,8 @@ export class TcpConnection implements EventTarget {
       this.tsRecent = s.tsVal;
       this.tsRecentAt = now;
     }
-    // The receiver's RTT (Linux's tcp_rcv_rtt_measure_ts): full-sized data echoing our TSval, 1/8 weight.
-    if (p.length >= this.rcvMss && this.rxTsEcr > 0 && this.rcvBuf < this.rcvBufMax) {
-      const r = (this.tsNow(now) - this.rxTsEcr) | 0;
-      if (r >= 0 && r < this.opts.maxRto) this.rcvRtt = this.rcvRtt === 0 ? r : this.rcvRtt + (r - this.rcvRtt) / 8;
-    }
+    // The receiver's RTT for autotuning (Linux's tcp_rcv_rtt_measure_ts): full-sized data echoing our TSval.
+    if (p.length >= this.rcvMss && this.rxTsEcr > 0 && this.rcvBuf < this.rcvBufMax) this.rcvTuner.sampleRtt((this.tsNow(now) - this.rxTsEcr) | 0, this.opts.maxRto);
 
     // --- trim to the window ---
     let syn = flags & TCP_SYN;
@@ -899,7 +863,7 @@ export class TcpConnection implements EventTarget {
           const end = seqAdd(seq, p.length);
           if (this.ooo.insert(seq, p) === OOO_FULL) counters.drops.oooQueueFull++;
           else if (fin) this.ooo.finEnd = seqAdd(end, 1);
-          if (this.sackOk && this.ooo.rangeAround(seq)) this.noteSackBlock(this.ooo.rangeStart, this.ooo.rangeEnd);
+          if (this.sackOk && this.ooo.rangeAround(seq)) this.sackReport.noteBlock(this.ooo.rangeStart, this.ooo.rangeEnd);
           fin = 0;
           if (this.dupAcksOwed < 8) this.dupAcksOwed++;
           this.ackNow();
@@ -1214,64 +1178,15 @@ export class TcpConnection implements EventTarget {
     this.tcp.markReady(this, false);
   }
 
-  /** A new SACK block [l, r) to report, first; the older ones it covers go (RFC 2018 §4). */
-  private noteSackBlock(l: number, r: number): void {
-    if (this.sackL === NO_BLOCKS) {
-      this.sackL = new Uint32Array(4);
-      this.sackR = new Uint32Array(4);
-    }
-    const L = this.sackL;
-    const R = this.sackR;
-    let m = 0;
-    for (let k = 0; k < this.sackN; k++) {
-      if (seqLt(R[k]!, l) || seqGt(L[k]!, r)) {
-        L[m] = L[k]!;
-        R[m] = R[k]!;
-        m++;
-      }
-    }
-    if (m > 3) m = 3;
-    for (let k = m; k > 0; k--) {
-      L[k] = L[k - 1]!;
-      R[k] = R[k - 1]!;
-    }
-    L[0] = l;
-    R[0] = r;
-    this.sackN = m + 1;
-  }
-
   private noteDsack(l: number, r: number): void {
-    this.dsackL = l;
-    this.dsackR = r;
-    this.dsackPending = true;
+    this.sackReport.noteDuplicate(l, r);
     this.tcp.counters.dsacksSent++;
     this.ackNow(); // at once, as a duplicate ACK would go
   }
 
-  /** The SACK blocks still worth sending (above rcvNxt, data still held); drops the rest. */
-  private pruneSackBlocks(): number {
-    if (this.sackN === 0) return 0;
-    if (this.ooo.empty) {
-      this.sackN = 0;
-      return 0;
-    }
-    const L = this.sackL;
-    const R = this.sackR;
-    let m = 0;
-    for (let k = 0; k < this.sackN; k++) {
-      if (seqGt(R[k]!, this.rcvNxt)) {
-        L[m] = seqLt(L[k]!, this.rcvNxt) ? this.rcvNxt : L[k]!;
-        R[m] = R[k]!;
-        m++;
-      }
-    }
-    this.sackN = m;
-    return m;
-  }
-
   /** Payload per segment now: sndMss, less the room SACK blocks take while we have some to send. */
   private segMss(): number {
-    const n = this.sackN;
+    const n = this.sackReport.count;
     if (n === 0) return this.sndMss;
     const max = this.tsOk ? 3 : 4;
     const mss = this.sndMss - 4 - 8 * (n < max ? n : max);
@@ -1826,9 +1741,10 @@ export class TcpConnection implements EventTarget {
     let optLen = synOpts ? 4 + (ts ? TS_LEN : sackPerm ? 4 : 0) + (wscale ? 4 : 0) : ts ? TS_LEN : 0;
     let sackN = 0;
     let ds = 0;
-    if (!synOpts && hasAck && (this.sackN > 0 || this.dsackPending)) {
-      sackN = this.sackN > 0 ? this.pruneSackBlocks() : 0;
-      ds = this.dsackPending ? 1 : 0;
+    const report = this.sackReport;
+    if (!synOpts && hasAck && !report.empty) {
+      sackN = report.prune(this.rcvNxt, this.ooo.empty);
+      ds = report.dsackPending ? 1 : 0;
       const fit = (36 - optLen) >>> 3; // 40 bytes minus the 4 of NOP, NOP, kind, length
       if (sackN + ds > fit) sackN = fit - ds;
       if (len > 0) {
@@ -1885,23 +1801,7 @@ export class TcpConnection implements EventTarget {
       b[o + 3] = this.ourScale;
       o += 4;
     }
-    if (sackN + ds > 0) {
-      b[o] = 1;
-      b[o + 1] = 1;
-      b[o + 2] = 5;
-      b[o + 3] = 2 + 8 * (sackN + ds);
-      o += 4;
-      if (ds > 0) {
-        writeU32(b, o, this.dsackL);
-        writeU32(b, o + 4, this.dsackR);
-        o += 8;
-        this.dsackPending = false;
-      }
-      for (let k = 0; k < sackN; k++, o += 8) {
-        writeU32(b, o, this.sackL[k]!);
-        writeU32(b, o + 4, this.sackR[k]!);
-      }
-    }
+    if (sackN + ds > 0) o = report.write(b, o, sackN, ds > 0);
     if (len > 0) {
       this.dupAcksOwed = 0; // a segment with data is no duplicate ACK
       this.sbuf.appendTo(p, dataOff, len);
