@@ -61,50 +61,50 @@ test('sack report: a D-SACK block goes first in the next ACK, once (RFC 2883 §4
 test('autotuning: a reader that keeps up grows the buffer once per round trip, up to the ceiling; a slow one never does', () => {
   const MSS = 1448;
   const max = 6 << 20;
-  const t = new ReceiveBufferTuner();
+  const t = new ReceiveBufferTuner(MSS, 10 * MSS);
   let buf = 256 << 10;
   let read = 0;
   let now = 0;
-  buf = t.adjust(buf, max, read, now, 10, 10 * MSS, MSS); // the first call only starts measuring
+  buf = t.adjust(buf, max, read, now, 10); // the first call only starts measuring
   assert.equal(buf, 256 << 10);
   // Within the round trip (10 ms SRTT), nothing changes however much is read.
   read += 100_000;
-  assert.equal(t.adjust(buf, max, read, now + 5, 10, 10 * MSS, MSS), buf);
+  assert.equal(t.adjust(buf, max, read, now + 5, 10), buf);
   // A round trip in which the application read 200 KB where it had read 14.5 KB (the initial window) before.
   now += 10;
   read += 100_000;
-  const grown = t.adjust(buf, max, read, now, 10, 10 * MSS, MSS);
+  const grown = t.adjust(buf, max, read, now, 10);
   assert.ok(grown > 2 * 200_000, `grown to ${grown}`);
   // Reading the same again is no sign the window held the sender back.
   buf = grown;
   now += 10;
   read += 200_000;
-  assert.equal(t.adjust(buf, max, read, now, 10, 10 * MSS, MSS), buf);
+  assert.equal(t.adjust(buf, max, read, now, 10), buf);
   // Ever more per round trip: capped at the ceiling.
   for (let i = 1; i <= 20; i++) {
     now += 10;
     read += 200_000 * 2 ** i;
-    buf = t.adjust(buf, max, read, now, 10, 10 * MSS, MSS);
+    buf = t.adjust(buf, max, read, now, 10);
   }
   assert.equal(buf, max);
 
-  const slow = new ReceiveBufferTuner();
+  const slow = new ReceiveBufferTuner(MSS, 10 * MSS);
   let sb = 256 << 10;
   let sread = 0;
   for (let ms = 0; ms < 10_000; ms += 10) {
     sread += 1000; // 1 KB per round trip: below the initial window
-    sb = slow.adjust(sb, max, sread, ms, 10, 10 * MSS, MSS);
+    sb = slow.adjust(sb, max, sread, ms, 10);
   }
   assert.equal(sb, 256 << 10);
 });
 
 test("autotuning: the receiver's own RTT sets the pace when it has one; insane samples are ignored", () => {
   const MSS = 1448;
-  const t = new ReceiveBufferTuner();
-  t.adjust(65536, 1 << 20, 0, 0, 200, 10 * MSS, MSS);
+  const t = new ReceiveBufferTuner(MSS, 10 * MSS);
+  t.adjust(65536, 1 << 20, 0, 0, 200);
   t.sampleRtt(-5, 1000);
   t.sampleRtt(5000, 1000);
   t.sampleRtt(20, 1000);
   // 25 ms later: past the receiver's 20 ms RTT though short of the sender-side SRTT of 200 ms.
-  assert.ok(t.adjust(65536, 1 << 20, 500_000, 25, 200, 10 * MSS, MSS) > 65536);
+  assert.ok(t.adjust(65536, 1 << 20, 500_000, 25, 200) > 65536);
 });

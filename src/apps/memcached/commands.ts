@@ -13,6 +13,7 @@ import { expiryTime } from './exptime.js';
 import type { Item, StoreMode } from './store.js';
 import { generalStats, settingsStats } from './stats.js';
 import * as R from './replies.js';
+import { valueLine } from './value-reply.js';
 
 /** What a command may ask of its connection. */
 export interface CommandIo {
@@ -146,7 +147,7 @@ function retrieve(cache: Memcached, t: Tokens, io: CommandIo, withCas: boolean, 
 /** "VALUE <key> <flags> <bytes> [<cas unique>]\r\n<data block>\r\n" */
 function sendValue(io: CommandIo, item: Item, withCas: boolean): void {
   if (!withCas && item.reply !== null) return io.send(item.reply);
-  const head = `VALUE ${item.key} ${item.flags} ${item.value.length}${withCas ? ` ${item.cas}` : ''}\r\n`;
+  const head = valueLine(item.key, item.flags, item.value.length, withCas ? item.cas : undefined);
   const value = item.value;
   if (value.length < COPY_VALUE_BELOW) {
     const out = Buffer.allocUnsafe(head.length + value.length + 2);

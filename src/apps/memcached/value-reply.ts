@@ -7,9 +7,14 @@
  * values): the per-hit allocation and copy were the largest JavaScript cost of a get.
  */
 
-/** A reply with room for a `length`-byte data block (fill it through `valueOf`). Keys are latin1: a byte per character. */
+/** "VALUE <key> <flags> <bytes> [<cas unique>]\r\n", the line before a data block. Keys are latin1: a byte per character. */
+export function valueLine(key: string, flags: number, length: number, cas?: number): string {
+  return `VALUE ${key} ${flags} ${length}${cas === undefined ? '' : ` ${cas}`}\r\n`;
+}
+
+/** A reply with room for a `length`-byte data block (fill it through `valueOf`). */
 export function newValueReply(key: string, flags: number, length: number): Buffer {
-  const head = `VALUE ${key} ${flags} ${length}\r\n`;
+  const head = valueLine(key, flags, length);
   const reply = Buffer.allocUnsafe(head.length + length + 2);
   reply.write(head, 0, 'latin1');
   reply[reply.length - 2] = 0x0d;

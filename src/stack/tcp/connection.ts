@@ -54,7 +54,6 @@ export function shiftFor(buffer: number): number {
   return s;
 }
 
-
 export class TcpConnection implements EventTarget {
   // --- identity and bookkeeping (owned by Tcp) ---
   hashNext: TcpConnection | null = null;
@@ -106,9 +105,9 @@ export class TcpConnection implements EventTarget {
   private rcvBuf: number;
   /** The send buffer limit: sendBuffer, grown with cwnd up to sendBufferMax. */
   private sndBuf: number;
-  /** Receive-buffer autotuning (Linux's rcvq_space): the ceiling, what the application read in the last measured round trip, where and when that measurement began, and the receiver's RTT estimate (ms, 0: none). */
+  /** What autotuning may grow rcvBuf to (recvBufferMax; 64 KiB without window scaling). */
   private rcvBufMax: number;
-  private readonly rcvTuner = new ReceiveBufferTuner();
+  private readonly rcvTuner: ReceiveBufferTuner;
   readonly advMss: number;
   /** Largest segment seen from the peer (for "full-sized", RFC 1122 §4.2.3.2). */
   private rcvMss = DEFAULT_MSS;
@@ -238,6 +237,7 @@ export class TcpConnection implements EventTarget {
     this.ooo = new OutOfOrderQueue(opts.oooMaxSegments, opts.oooMaxBytes > 0 ? opts.oooMaxBytes : opts.recvBufferMax);
     const mtu = Math.min(env.features.mtu, remoteAddress ? env.pathMtu(remoteAddress) : env.features.mtu);
     this.advMss = Math.max(MIN_MSS, Math.min(mtu - 40, opts.mss));
+    this.rcvTuner = new ReceiveBufferTuner(this.advMss, opts.initialWindow * this.advMss);
     this.rtt = new RttEstimator(opts.minRto, opts.maxRto, opts.initialRto);
     this.tsOffset = env.random.nextU32();
     this.cc = opts.congestion(DEFAULT_MSS, this.initialWindow(DEFAULT_MSS));
@@ -422,7 +422,7 @@ export class TcpConnection implements EventTarget {
 
   /** Receive-buffer autotuning (rcv-autotune.ts), after the application read. */
   private tuneRcvBuf(): void {
-    const grown = this.rcvTuner.adjust(this.rcvBuf, this.rcvBufMax, this.bytesRead, this.tcp.env.clock.now(), this.rtt.srtt, this.opts.initialWindow * this.advMss, this.advMss);
+    const grown = this.rcvTuner.adjust(this.rcvBuf, this.rcvBufMax, this.bytesRead, this.tcp.env.clock.now(), this.rtt.srtt);
     if (grown > this.rcvBuf) {
       this.rcvBuf = grown;
       this.tcp.counters.rcvBufGrown++;

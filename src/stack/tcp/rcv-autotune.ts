@@ -15,6 +15,12 @@ export class ReceiveBufferTuner {
   /** The receiver's RTT estimate (ms; 0: none yet). */
   private rtt = 0;
 
+  /** `firstSpace`: the first measurement's baseline (the initial window, bytes). */
+  constructor(
+    private readonly advMss: number,
+    private readonly firstSpace: number,
+  ) {}
+
   /** An RTT sample (ms) from a full-sized segment's echoed timestamp, weighted 1/8; `max` bounds a sane one. */
   sampleRtt(r: number, max: number): void {
     if (r < 0 || r >= max) return;
@@ -23,12 +29,11 @@ export class ReceiveBufferTuner {
 
   /**
    * After the application read (its total so far: `bytesRead`), the receive buffer it
-   * should have: `buf`, or more, up to `max`. `firstSpace` is the first measurement's
-   * baseline (the initial window), `srtt` the fallback RTT.
+   * should have: `buf`, or more, up to `max`; `srtt` is the fallback RTT.
    */
-  adjust(buf: number, max: number, bytesRead: number, now: number, srtt: number, firstSpace: number, advMss: number): number {
+  adjust(buf: number, max: number, bytesRead: number, now: number, srtt: number): number {
     if (this.at < 0) {
-      this.space = Math.min(buf, firstSpace);
+      this.space = Math.min(buf, this.firstSpace);
       this.mark = bytesRead;
       this.at = now;
       return buf;
@@ -42,7 +47,7 @@ export class ReceiveBufferTuner {
     this.at = now;
     if (copied <= space) return buf;
     this.space = copied;
-    let want = 2 * copied + 16 * advMss;
+    let want = 2 * copied + 16 * this.advMss;
     want += (2 * want * (copied - space)) / space;
     if (want > max) want = max;
     return want > buf ? Math.floor(want) : buf;
