@@ -9,6 +9,7 @@
 import type { Clock } from '../time/clock.js';
 import type { Device, DeviceFeatures, Queue, QueueStats, RxHandler, TxProvider } from './device.js';
 import type { PcapWriter } from './pcap.js';
+import type { FramePool } from '../packet/pool.js';
 import type { MacAddress } from '../wire/addr.js';
 
 class CaptureQueue implements Queue {
@@ -26,6 +27,10 @@ class CaptureQueue implements Queue {
 
   get stats(): QueueStats {
     return this.inner.stats;
+  }
+
+  get rxPools(): readonly FramePool[] {
+    return this.inner.rxPools;
   }
 
   setReceiver(handler: RxHandler): void {

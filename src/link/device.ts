@@ -12,6 +12,7 @@
 
 import type { MacAddress } from '../wire/addr.js';
 import type { Packet } from '../packet/packet.js';
+import type { FramePool } from '../packet/pool.js';
 import type { Pollable } from '../time/pollable.js';
 
 /** RSS: a packet's Toeplitz hash picks `table[hash & 127]`, a queue index (Microsoft RSS, §Indirection table). */
@@ -68,6 +69,11 @@ export interface Queue extends Pollable {
   setReceiver(handler: RxHandler): void;
   addProvider(provider: TxProvider): void;
   removeProvider(provider: TxProvider): void;
+  /**
+   * The pools this queue receives into, each with the `reserve` its ring needs (DESIGN.md,
+   * Memory): while one of them is `low`, the stack keeps no more of their frames.
+   */
+  readonly rxPools: readonly FramePool[];
 }
 
 export interface Device {

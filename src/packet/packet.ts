@@ -45,6 +45,13 @@ export class Packet {
   lens: number[];
   /** Total bytes in all fragments. */
   length = 0;
+  /**
+   * The memory this packet keeps alive (Linux's skb truesize): a pool slot's whole size
+   * for each frame it holds, however few bytes of it are payload, and the bytes of
+   * anything else. Trimming does not lower it (the frame stays held). What the stack
+   * charges to a socket's receive budget (tcp/receive-memory.ts).
+   */
+  truesize = 0;
   /** Bytes before `offs[0]` in `bufs[0]` that this packet may write (prepend into). */
   headroom = 0;
   /** Bytes after the end of the last fragment that this packet may write (append into). */
@@ -114,6 +121,7 @@ export class Packet {
     const p = new Packet(pool.bytes, pool.offsetOf(slot) + headroom);
     p.headroom = headroom;
     p.tailroom = pool.slotSize - headroom;
+    p.truesize = pool.slotSize;
     p.pool = pool;
     p.slotPool = pool;
     p.slot = slot;
@@ -130,6 +138,7 @@ export class Packet {
       p.lens[0] = len;
       p.length = len;
     }
+    p.truesize = len;
     p.owner = owner;
     return p;
   }
@@ -172,10 +181,12 @@ export class Packet {
       room = this.pool!.slotSize - n;
       start = this.pool!.offsetOf(slot) + room;
       owner = new SlotOwner(this.pool!, slot);
+      this.truesize += this.pool!.slotSize;
     } else {
       room = DEFAULT_HEADROOM;
       buf = new Uint8Array(room + n);
       start = room;
+      this.truesize += room + n;
     }
     if (this.bufs.length === 1 && this.lens[0] === 0) {
       // An empty packet: replace its only fragment.
@@ -212,6 +223,7 @@ export class Packet {
       this.offs.push(off);
       this.lens.push(len);
       this.length += len;
+      this.truesize += len;
       this.tailroom = 0;
     }
     this.owner = combineOwners(this.owner, owner);
@@ -235,6 +247,7 @@ export class Packet {
       this.lens.push(other.lens[i]!);
     }
     this.length += other.length;
+    this.truesize += other.truesize;
     this.tailroom = 0;
     this.owner = combineOwners(this.owner, other.owner);
     // `other` is empty now and owns nothing (the frozen lists: appending to it is a bug).
@@ -301,6 +314,7 @@ export class Packet {
     if (this.bufs.length > 0 && len <= this.lens[0]!) return this.offs[0]!;
     const merged = new Uint8Array(len);
     this.copyTo(merged, 0, 0, len);
+    this.truesize += len;
     // Replace the fragments the merged bytes came from.
     let k = 0;
     let left = len;
@@ -396,6 +410,8 @@ export class Packet {
       from = 0;
     }
     this.length += len;
+    // A view is charged what it shows: the memory behind it is charged to its holder.
+    this.truesize += len;
     if (len > 0) this.tailroom = 0;
     if (src.owner !== null) this.owner = combineOwners(this.owner, (src.owner as SharedOwner).retain());
   }
@@ -448,6 +464,7 @@ export class Packet {
     this.offs = offs;
     this.lens = lens;
     this.length = 0;
+    this.truesize = 0;
     this.headroom = 0;
     this.tailroom = 0;
     this.frontWritable = false;

@@ -7,6 +7,10 @@
  * The pool counts what a test or an operator needs to see leaks and misuse: frames in
  * use, allocations refused because the pool was empty, and releases of a slot that was
  * not in use (a double release), which are refused rather than corrupting the list.
+ *
+ * A receive pool keeps a `reserve`: the frames its device needs to refill its ring. When
+ * no more than that are free the pool is `low`, and the stack stops keeping its frames
+ * (it copies what it must hold and lets the frames go), so the ring never starves.
  */
 
 export interface FramePoolOptions {
@@ -33,6 +37,8 @@ export class FramePool {
   readonly bytes: Uint8Array;
   readonly slotSize: number;
   readonly slotCount: number;
+  /** Frames kept for the device's ring refill: below them, `low` (set by the device that owns the pool). */
+  reserve = 0;
   private readonly freeList: Int32Array;
   private readonly used: Uint8Array;
   private top: number;
@@ -95,6 +101,11 @@ export class FramePool {
 
   get available(): number {
     return this.top;
+  }
+
+  /** No more than `reserve` frames are free: whoever holds frames of this pool should let them go. */
+  get low(): boolean {
+    return this.top <= this.reserve;
   }
 
   counters(): FramePoolCounters {

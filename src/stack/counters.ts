@@ -62,6 +62,8 @@ export interface Ipv4Counters {
   reasmOversize: number;
   /** Fragments dropped because the reassembly memory limit was reached. */
   reasmMemoryDrops: number;
+  /** Fragments copied out of their frames before being kept: the stack was short of receive memory. */
+  reasmPressureCopies: number;
 }
 
 export function newLinkCounters(): LinkCounters {
@@ -76,6 +78,6 @@ export function newIpv4Counters(): Ipv4Counters {
   return {
     inReceives: 0, inDelivers: 0, inHdrErrors: 0, inTruncated: 0, inCsumErrors: 0, inAddrErrors: 0, inMartians: 0, inUnknownProtos: 0,
     outRequests: 0, outNoRoutes: 0, fragFails: 0, fragCreates: 0, fragOks: 0,
-    reasmReqds: 0, reasmOks: 0, reasmFails: 0, reasmTimeouts: 0, reasmOverlaps: 0, reasmOversize: 0, reasmMemoryDrops: 0,
+    reasmReqds: 0, reasmOks: 0, reasmFails: 0, reasmTimeouts: 0, reasmOverlaps: 0, reasmOversize: 0, reasmMemoryDrops: 0, reasmPressureCopies: 0,
   };
 }

@@ -10,6 +10,7 @@ import type { FramePool } from '../packet/pool.js';
 import type { DeviceFeatures } from '../link/device.js';
 import type { Ipv4Address } from '../wire/addr.js';
 import type { Random } from '../util/random.js';
+import type { ReceiveMemory } from './receive-memory.js';
 
 export interface StackEnv {
   readonly clock: Clock;
@@ -17,6 +18,8 @@ export interface StackEnv {
   /** Frames for packets the stack builds (headers, small replies). */
   readonly pool: FramePool;
   readonly features: DeviceFeatures;
+  /** What received data held by the stack costs, and whether frames may be kept (receive-memory.ts). */
+  readonly rxMemory: ReceiveMemory;
   /** Seeded: ephemeral ports, keys (ISN, cookies) — the same seed, the same run. */
   readonly random: Random;
   /** Our address for talking to `dst`, or null when there is no route to it. */

@@ -177,7 +177,11 @@ export class Icmp implements L4Protocol, IcmpErrorSender {
     b[at + 1] = 0;
     writeU16(b, at + 2, 0);
     writeU32(b, at + 4, rest);
-    header.appendShared(request, ICMP_HEADER_LENGTH, request.length - ICMP_HEADER_LENGTH);
+    const n = request.length - ICMP_HEADER_LENGTH;
+    // Short of receive memory, the data is copied (when it fits) so the request's frame
+    // goes back now, not after an ARP resolution the reply may wait for.
+    if (n <= header.tailroom && this.env.rxMemory.pressure) request.copyTo(header.bufs[0]!, header.append(n), ICMP_HEADER_LENGTH, n);
+    else header.appendShared(request, ICMP_HEADER_LENGTH, n);
     writeU16(b, at + 2, checksumOf(header, 0));
     this.counters.outEchoReps++;
     this.enqueue(header, to);

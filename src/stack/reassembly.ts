@@ -8,14 +8,16 @@
  * - a datagram that would exceed 65,535 bytes is dropped (the "ping of death");
  * - all datagrams under reassembly together hold at most `memoryLimit` bytes and at
  *   most `maxDatagrams`; beyond that new fragments are dropped and counted. A fragment
- *   is charged at least a receive frame's size (Linux charges skb truesize), so a
- *   flood of tiny fragments cannot pin more than memoryLimit / 2048 frames: 1024 by
- *   default, a third of a memory device's receive pool.
+ *   is charged its truesize (the whole receive frame it sits in, as Linux), so a flood
+ *   of tiny fragments cannot pin more than memoryLimit / 2048 frames: 1024 by default,
+ *   a third of a memory device's receive pool; and while the stack is short of receive
+ *   memory (receive-memory.ts) a fragment is copied out of its frame before it is kept.
  * Fragments are kept as they arrived (no copy); the whole datagram is one packet made
  * of their payload views behind a fresh copy of the first fragment's header.
  */
 
 import { Packet } from '../packet/packet.js';
+import { COMPACT_OVERHEAD, compactCopy } from '../packet/compact.js';
 import type { Timer } from '../time/timers.js';
 import type { Ipv4Address } from '../wire/addr.js';
 import { emitIpv4Header, IPV4_HEADER_LENGTH, type Ipv4Header } from '../wire/ipv4.js';
@@ -29,8 +31,6 @@ export interface ReassemblyOptions {
 }
 
 const MAX_DATAGRAM = 65535;
-/** What holding one fragment costs at least: the frame it sits in. */
-const FRAGMENT_TRUESIZE = 2048;
 
 class Datagram {
   /** Payload pieces in offset order (IP header trimmed). */
@@ -80,7 +80,9 @@ export class Reassembly {
     const start = h.fragmentOffset;
     const end = start + payload;
     const key = keyOf(h.src, h.dst, h.id, h.protocol);
-    const cost = Math.max(p.length, FRAGMENT_TRUESIZE);
+    // Short of receive memory: the payload is kept as a compact copy, and its frame goes back.
+    const copy = this.env.rxMemory.pressure && p.truesize > payload + COMPACT_OVERHEAD;
+    const cost = copy ? payload + COMPACT_OVERHEAD : Math.max(p.length, p.truesize);
     let d = this.datagrams.get(key);
     if (end > MAX_DATAGRAM - IPV4_HEADER_LENGTH || (h.mf && (payload & 7) !== 0) || payload === 0) {
       // Too large (RFC 791 limit), or a middle fragment not a multiple of 8 bytes, or empty.
@@ -132,6 +134,10 @@ export class Reassembly {
     this.memory += cost;
     d.bytes += cost;
     p.trimFront(h.headerLength);
+    if (copy) {
+      p = compactCopy(p);
+      c.reasmPressureCopies++;
+    }
     d.pieces.splice(i, 0, p);
     d.starts.splice(i, 0, start);
     d.received += payload;

@@ -17,6 +17,7 @@ import { Icmp, type IcmpOptions } from './icmp.js';
 import { NetworkInterface } from './interface.js';
 import { Ipv4, type Ipv4Options } from './ipv4.js';
 import { Udp, type UdpOptions } from './udp.js';
+import { ReceiveMemory } from './receive-memory.js';
 import { Tcp, type TcpOptions } from './tcp/index.js';
 
 export interface StackOptions {
@@ -32,6 +33,12 @@ export interface StackOptions {
   seed?: number;
   /** Frames for what the stack builds (default: 8192 frames of 2 KB). */
   pool?: FramePool;
+  /**
+   * Bytes of received data all sockets together may hold (default 128 MiB, as Linux's
+   * tcp_mem): past three quarters of it, or while a receive pool of the device is down
+   * to its ring's reserve, what arrives is copied out of its frame before it is kept.
+   */
+  receiveMemory?: number;
   /** Called when something is ready to send outside a receive burst (the event loop's wake). */
   wake?: () => void;
   arp?: ArpOptions;
@@ -76,6 +83,7 @@ export class Stack implements Pollable {
       timers: this.timers,
       pool: this.pool,
       features: device.features,
+      rxMemory: new ReceiveMemory(queue.rxPools, options.receiveMemory),
       random: new Random(options.seed ?? 1),
       sourceFor: (dst) => self.ipv4.sourceFor(dst),
       isLocal: (a) => self.ipv4.isLocal(a),

@@ -105,7 +105,8 @@ test('zero-copy: an echo server that sends back views of the frames it received,
 
 test('zero-copy: an application that holds too much stops taking data; the window closes; a release resumes it', () => {
   const h = twoStacks({ seed: SEED });
-  const server = new CompletionQueue(h.b, { maxHeld: 8 });
+  const limit = 256 * 1024;
+  const server = new CompletionQueue(h.b, { maxHeldBytes: limit });
   const client = new CompletionQueue(h.a);
   server.listen(9);
   const held: Packet[] = [];
@@ -126,8 +127,11 @@ test('zero-copy: an application that holds too much stops taking data; the windo
     return false;
   }, 2_000);
   const heldBytes = held.reduce((n, p) => n + p.length, 0);
-  assert.equal(held.length, 8, `held ${held.length} packets ${S}`);
-  assert.equal(server.heldPackets, 8);
+  const charged = held.reduce((n, p) => n + p.truesize, 0);
+  assert.equal(server.heldPackets, held.length);
+  assert.equal(server.heldBytes, charged, 'held packets are charged by what they keep alive');
+  // It stops at the limit: what it holds reached it, and without the last packet it had not.
+  assert.ok(charged >= limit && charged - held[held.length - 1]!.truesize < limit, `held ${held.length} packets, ${charged} B of ${limit} ${S}`);
   assert.ok(sent < payload.length, 'the sender is held back');
   // Releasing lets the rest through.
   let received = heldBytes;
@@ -210,7 +214,7 @@ test('zero-copy: a peer that sends its FIN before the server polls still reaches
 
 test('zero-copy: at the held limit, writable still comes; copies after zero-copy sends stay within the send-buffer limit', () => {
   const h = twoStacks({ seed: SEED });
-  const server = new CompletionQueue(h.b, { maxHeld: 2 });
+  const server = new CompletionQueue(h.b, { maxHeldBytes: 1 });
   const client = new CompletionQueue(h.a);
   server.listen(13);
   const held: Packet[] = [];
@@ -235,7 +239,13 @@ test('zero-copy: at the held limit, writable still comes; copies after zero-copy
     return writable > 0;
   }, 10_000);
   assert.ok(sock !== null);
-  assert.equal(held.length, 2, 'no more data taken at the limit');
+  assert.equal(held.length, 1, 'no more data taken at the limit');
   assert.ok(writable > 0, `writable came while holding ${held.length} ${S}`);
   for (const p of held) server.release(p);
+});
+
+test('zero-copy: maxHeld, counted in packets before, is refused with a line saying what replaced it', () => {
+  const h = twoStacks({ seed: SEED });
+  assert.throws(() => new CompletionQueue(h.b, { maxHeld: 8 } as never), /maxHeld \(packets\) is now maxHeldBytes/);
+  assert.throws(() => new CompletionQueue(h.b, { maxHeldBytes: 0 }), /maxHeldBytes must be a positive integer/);
 });

@@ -19,6 +19,7 @@ import { Random } from '../../src/util/random.js';
 import { readU32, writeU16, writeU32 } from '../../src/wire/addr.js';
 import { addSums, finish, pseudoHeaderSum, sum16 } from '../../src/wire/checksum.js';
 import type { StackEnv } from '../../src/stack/env.js';
+import { ReceiveMemory } from '../../src/stack/receive-memory.js';
 import type { L4Out } from '../../src/stack/l4.js';
 import { Tcp, type TcpConnection, type TcpOptions } from '../../src/stack/tcp/index.js';
 import { emitTcp, parseTcp, tcpHeaderLength, writeTcpChecksum, type TcpFields, type TcpHeader } from '../../src/wire/tcp.js';
@@ -87,6 +88,7 @@ export class Host implements Pollable {
       timers: this.timers,
       pool: this.pool,
       features,
+      rxMemory: new ReceiveMemory([this.pool]),
       random: new Random(seed),
       sourceFor: (dst) => (dst === peer || dst === 0x0a0000fe ? address : null),
       isLocal: (a) => a === address,

@@ -47,12 +47,14 @@ export interface Completion {
 
 export interface CompletionQueueOptions {
   /**
-   * Received packets the application may hold (taken in 'data' completions, not yet
-   * released) before data is left in TCP, whose window then closes (default 1024:
-   * well below a device's receive pool, so a slow application cannot empty it).
-   * Counted in packets: they are what holds receive frames.
+   * Bytes of received packets the application may hold (taken in 'data' completions,
+   * not yet released) before data is left in TCP, whose window then closes. Charged by
+   * what each packet keeps alive (its truesize: a 2 KB frame for a 1-byte packet, 64 KB
+   * for a large receive frame), not by its data. Default 2 MiB: 1,024 frames of 2 KB,
+   * well below a device's receive pool (and the stack copies rather than keep a pool's
+   * last frames, so even a slow application cannot empty one).
    */
-  maxHeld?: number;
+  maxHeldBytes?: number;
 }
 
 const F_CONNECTED = 1;
@@ -167,9 +169,10 @@ export class CompletionQueue implements EventTarget {
   events = 0;
   /** @internal */
   inEventQueue = false;
-  private readonly maxHeld: number;
-  /** Received packets handed out and not yet released. */
+  private readonly maxHeldBytes: number;
+  /** Received packets handed out and not yet released, and what they keep alive (truesize). */
   private held = 0;
+  private heldCharge = 0;
   /** Readable sockets left alone while the application held too much. */
   private readonly pendingRequeue = new Set<ZcSocket>();
   /** Sockets with news, each once (`queued`), oldest first. */
@@ -183,13 +186,19 @@ export class CompletionQueue implements EventTarget {
     readonly stack: Stack,
     options: CompletionQueueOptions = {},
   ) {
-    this.maxHeld = options.maxHeld ?? 1024;
-    if (!(Number.isInteger(this.maxHeld) && this.maxHeld > 0)) throw new RangeError(`maxHeld must be a positive integer, got ${this.maxHeld}`);
+    if ('maxHeld' in options) throw new RangeError('maxHeld (packets) is now maxHeldBytes: the bytes of memory held packets keep alive');
+    this.maxHeldBytes = options.maxHeldBytes ?? 2 << 20;
+    if (!(Number.isInteger(this.maxHeldBytes) && this.maxHeldBytes > 0)) throw new RangeError(`maxHeldBytes must be a positive integer, got ${this.maxHeldBytes}`);
   }
 
   /** Received packets the application holds (taken in 'data' completions, not released). */
   get heldPackets(): number {
     return this.held;
+  }
+
+  /** What the packets the application holds keep alive (bytes of truesize; bounded by maxHeldBytes). */
+  get heldBytes(): number {
+    return this.heldCharge;
   }
 
   listen(port: number, options: { backlog?: number; address?: string } = {}): ZcListener {
@@ -214,8 +223,11 @@ export class CompletionQueue implements EventTarget {
   /** Gives back a packet from a 'data' completion (once; trimmed or not). */
   release(p: Packet): void {
     if (p.isReleased) return;
+    const wasFull = this.heldCharge >= this.maxHeldBytes;
+    this.held--;
+    this.heldCharge -= p.truesize;
     p.release();
-    if (this.held-- === this.maxHeld) this.requeueReadable();
+    if (wasFull && this.heldCharge < this.maxHeldBytes) this.requeueReadable();
   }
 
   /**
@@ -263,7 +275,7 @@ export class CompletionQueue implements EventTarget {
         continue;
       }
       if (f & F_READABLE) {
-        if (this.held >= this.maxHeld) {
+        if (this.heldCharge >= this.maxHeldBytes) {
           // The application holds enough: the data stays in TCP (whose window closes)
           // until a release; 'writable' still comes (end and closed wait for the data).
           if (f & F_WRITABLE) {
@@ -278,6 +290,7 @@ export class CompletionQueue implements EventTarget {
         const p = c.readPacket();
         if (p !== null) {
           this.held++;
+          this.heldCharge += p.truesize;
           this.fill(n++, 'data', s, null, p, null, null);
           continue;
         }

@@ -151,8 +151,12 @@ export class MemoryDevice implements Device, QueueOwner {
     this.pool = new FramePool({ slotSize: Math.max(2048, roundUp(mtu + 18 + RX_HEADROOM, 64)), slots });
     const large = options.rxLargeSlots ?? (lro ? 64 : 0);
     this.largePool = lro && large > 0 ? new FramePool({ slotSize: roundUp(MAX_FRAME + RX_HEADROOM, 64), slots: large }) : null;
+    // What the rings need to fill up (at most half the pool): the stack keeps frames only beyond it.
+    this.pool.reserve = Math.min(queues * rxRing, slots >> 1);
+    if (this.largePool !== null) this.largePool.reserve = large >> 2;
+    const rxPools = this.largePool !== null ? [this.pool, this.largePool] : [this.pool];
     const qs: MemoryQueue[] = [];
-    for (let i = 0; i < queues; i++) qs.push(new MemoryQueue(i, this, txRing, rxRing, burst, lro ? new LroMerger() : null));
+    for (let i = 0; i < queues; i++) qs.push(new MemoryQueue(i, this, txRing, rxRing, burst, lro ? new LroMerger() : null, rxPools));
     this.queues = qs;
   }
 

@@ -14,6 +14,7 @@
  */
 
 import type { Packet } from '../../packet/packet.js';
+import type { FramePool } from '../../packet/pool.js';
 import { newQueueStats, type Queue, type QueueStats, type RxHandler, type TxProvider } from '../device.js';
 import { TxProviders } from '../providers.js';
 import type { LroMerger } from './merge.js';
@@ -42,6 +43,8 @@ export class MemoryQueue implements Queue {
     rxRing: number,
     readonly burst: number,
     private readonly lro: LroMerger | null,
+    /** The device's receive pools (shared by its queues). */
+    readonly rxPools: readonly FramePool[] = [],
   ) {
     this.tx = new PacketRing(txRing);
     this.rx = new PacketRing(rxRing);

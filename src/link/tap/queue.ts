@@ -28,6 +28,7 @@ export class TapQueue implements Queue {
   readonly stats: QueueStats = newQueueStats();
   readonly counters: TapQueueCounters;
   receiver: RxHandler | null = null;
+  readonly rxPools: readonly FramePool[];
   /** Called when the fd becomes ready: the owner's event loop should poll soon. */
   wake: (() => void) | null = null;
   private readonly rx: TapReceiver;
@@ -50,6 +51,10 @@ export class TapQueue implements Queue {
     const rxc = newTapRxCounters();
     const txc = newTapTxCounters();
     this.counters = Object.assign(rxc, txc, { wakeups: 0 });
+    // The ring's posted buffers are taken out of the pools already; the reserve is what refills them.
+    pool.reserve = Math.min(pool.slotCount >> 1, Math.max(2 * burst, pool.slotCount >> 2));
+    if (largePool !== null) largePool.reserve = largePool.slotCount >> 2;
+    this.rxPools = largePool !== null ? [pool, largePool] : [pool];
     this.rx = new TapReceiver(burst, pool, largePool, this.stats, this.counters);
     this.tx = new TapTransmitter(burst, this.stats, this.counters);
     this.burstBuf = new Array<Packet>(burst);

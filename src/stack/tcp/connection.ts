@@ -10,6 +10,7 @@
  * at a time, built at that moment so it carries the newest ACK and window.
  */
 import { Packet, GSO_TCPV4 } from '../../packet/packet.js';
+import { COMPACT_OVERHEAD, compactCopy } from '../../packet/compact.js';
 import type { Owner } from '../../packet/owner.js';
 import { CHALLENGE_ACK_INTERVAL_MS, PAWS_IDLE, TLP_MIN_MS, WC_DEL_ACK_MS } from './limits.js';
 import { writeU16, writeU32 } from '../../wire/addr.js';
@@ -125,7 +126,8 @@ export class TcpConnection implements EventTarget {
   private mssLimit = DEFAULT_MSS;
   /** What the peer SACKed (sender side). */
   private readonly sb = new SackScoreboard();
-  private lastChallengeAt = -Infinity;
+  /** When the last challenge ACK or ACK to an out-of-window segment went (one clock for both, as Linux's last_oow_ack_time). */
+  private lastOowAckAt = -Infinity;
   /** RFC 6675 HighRxt: the end of what was retransmitted in this recovery. */
   private highRxt = 0;
   /** Spurious retransmissions found and undone (undo.ts). */
@@ -164,7 +166,7 @@ export class TcpConnection implements EventTarget {
 
   // --- buffers ---
   private readonly sbuf: SendBuffer;
-  private readonly rq = new InOrderQueue();
+  private readonly rq: InOrderQueue;
   private readonly ooo: OutOfOrderQueue;
 
   // --- what output should send ---
@@ -234,7 +236,8 @@ export class TcpConnection implements EventTarget {
     this.rcvBufMax = opts.recvBufferMax;
     this.sndBuf = opts.sendBuffer;
     this.ourScale = opts.windowScaling ? shiftFor(opts.recvBufferMax) : 0;
-    this.ooo = new OutOfOrderQueue(opts.oooMaxSegments, opts.oooMaxBytes > 0 ? opts.oooMaxBytes : opts.recvBufferMax);
+    this.rq = new InOrderQueue(env.rxMemory);
+    this.ooo = new OutOfOrderQueue(opts.oooMaxSegments, opts.oooMaxBytes > 0 ? opts.oooMaxBytes : opts.recvBufferMax, env.rxMemory);
     const mtu = Math.min(env.features.mtu, remoteAddress ? env.pathMtu(remoteAddress) : env.features.mtu);
     this.advMss = Math.max(MIN_MSS, Math.min(mtu - 40, opts.mss));
     this.rcvTuner = new ReceiveBufferTuner(this.advMss, opts.initialWindow * this.advMss);
@@ -301,6 +304,16 @@ export class TcpConnection implements EventTarget {
   /** The receive buffer now (recvBuffer, grown by autotuning up to recvBufferMax): the most the window offers. */
   get receiveBufferSize(): number {
     return this.rcvBuf;
+  }
+
+  /** What the received data this connection holds costs (truesize: frames by their slots), in and out of order. */
+  get receiveCharge(): number {
+    return this.rq.charge + this.ooo.charge;
+  }
+
+  /** What it may cost (twice the receive buffer, as Linux doubles SO_RCVBUF); past it, data is collapsed, pruned, dropped. */
+  get receiveBudget(): number {
+    return 2 * this.rcvBuf;
   }
 
   /** The send buffer limit now (sendBuffer, grown with cwnd up to sendBufferMax). */
@@ -416,7 +429,8 @@ export class TcpConnection implements EventTarget {
       this.closePending = false;
       this.tcp.queueEvent(this, EV_CLOSE);
     }
-    if (this.rcvBuf < this.rcvBufMax) this.tuneRcvBuf();
+    // No growing while the stack is short of receive memory (as Linux under tcp_memory_pressure).
+    if (this.rcvBuf < this.rcvBufMax && !this.tcp.env.rxMemory.pressure) this.tuneRcvBuf();
     this.maybeWindowUpdate();
   }
 
@@ -639,9 +653,11 @@ export class TcpConnection implements EventTarget {
           this.tsRecent = s.tsVal;
           this.tsRecentAt = now;
         } else {
+          // Data is answered at once (its ACK may be what the sender waits for, as Linux); the rest at a limited rate.
+          if (p.length > 0) this.ackNow();
+          else this.outOfWindowAck(now);
           p.release();
           counters.pawsDrops++;
-          this.ackNow();
           return;
         }
       }
@@ -665,8 +681,9 @@ export class TcpConnection implements EventTarget {
         (seqGeq(end, this.rcvNxt) && seqLt(end, seqAdd(this.rcvNxt, rcvWnd)));
     }
     if (!ok) {
+      const old = p.length > 0 && seqLeq(seqAdd(seq, p.length), this.rcvNxt);
       // RFC 2883: data we already had is reported back (a D-SACK), so the sender can tell a needless retransmission.
-      if (p.length > 0 && this.sackOk && seqLeq(seqAdd(seq, p.length), this.rcvNxt)) this.noteDsack(seq, seqAdd(seq, p.length));
+      if (old && this.sackOk) this.noteDsack(seq, seqAdd(seq, p.length));
       p.release();
       if (flags & TCP_RST) return;
       if (st === SYN_RECEIVED && flags & TCP_SYN && seq === this.irs) {
@@ -705,9 +722,13 @@ export class TcpConnection implements EventTarget {
           if (opened) this.windowOpened();
         }
       }
-      // Zero-window and keepalive probes (one below rcvNxt) are expected; anything else is counted.
-      if (!(segLen <= 1 && seq === seqAdd(this.rcvNxt, -1))) counters.drops.outOfWindow++;
-      this.ackNow();
+      // Zero-window and keepalive probes (one below rcvNxt, or at it against a zero
+      // window) are expected, and old data is answered at once (with its D-SACK): the
+      // sender waits for those ACKs. Anything else is counted, and answered at a limited rate.
+      const probe = segLen <= 1 && (seq === seqAdd(this.rcvNxt, -1) || (rcvWnd === 0 && seq === this.rcvNxt));
+      if (!probe) counters.drops.outOfWindow++;
+      if (probe || old) this.ackNow();
+      else this.outOfWindowAck(now);
       return;
     }
 
@@ -843,6 +864,13 @@ export class TcpConnection implements EventTarget {
         if (seq === this.rcvNxt) {
           const n = p.length;
           if (n > this.rcvMss) this.rcvMss = n > this.advMss ? this.advMss : n;
+          const q = this.admit(p, seq);
+          if (q === null) {
+            // No memory for it: the peer sends it again; our ACK says where we are.
+            this.ackNow();
+            return;
+          }
+          p = q;
           counters.bytesIn += n;
           this.rcvNxt = seqAdd(this.rcvNxt, n);
           this.rq.push(p);
@@ -861,7 +889,9 @@ export class TcpConnection implements EventTarget {
           // Out of order: hold it, ACK at once: one duplicate ACK per segment, even when a
           // burst brings several (the sender counts them for fast retransmit).
           const end = seqAdd(seq, p.length);
-          if (this.ooo.insert(seq, p) === OOO_FULL) counters.drops.oooQueueFull++;
+          const q = this.admit(p, seq);
+          if (q === null) fin = 0;
+          else if (this.ooo.insert(seq, q) === OOO_FULL) counters.drops.oooQueueFull++;
           else if (fin) this.ooo.finEnd = seqAdd(end, 1);
           if (this.sackOk && this.ooo.rangeAround(seq)) this.sackReport.noteBlock(this.ooo.rangeStart, this.ooo.rangeEnd);
           fin = 0;
@@ -1299,7 +1329,7 @@ export class TcpConnection implements EventTarget {
         tsRecent: this.tsRecent,
         tsRecentAt: this.tsRecentAt,
         tsOffset: this.tsOffset,
-        lastChallengeAt: this.lastChallengeAt,
+        lastChallengeAt: this.lastOowAckAt,
         duration: 2 * this.opts.msl,
       },
       now,
@@ -1336,7 +1366,7 @@ export class TcpConnection implements EventTarget {
     const st = this.state;
     if (!(st === ESTABLISHED || st === FIN_WAIT_1 || st === FIN_WAIT_2)) return;
     const cur = seqSub(this.rcvAdv, this.rcvNxt);
-    const free = this.rcvBuf - this.rq.length;
+    const free = this.freeSpace();
     const threshold = Math.min(this.rcvBuf >>> 1, this.advMss);
     if (free - cur >= threshold && cur <= this.rcvBuf >>> 1) {
       this.ackPending = true;
@@ -1344,11 +1374,71 @@ export class TcpConnection implements EventTarget {
     }
   }
 
+  /**
+   * What the window may offer beyond RCV.NXT: the receive buffer less what waits to be
+   * read, and no more than the receive budget left (twice the buffer, as Linux doubles
+   * SO_RCVBUF for overhead) holds at two bytes of memory for each byte of data (Linux's
+   * default scaling ratio). So the window stays what can be held at its real cost; data
+   * that costs more than that is collapsed (admit).
+   */
+  private freeSpace(): number {
+    const byBuffer = this.rcvBuf - this.rq.length;
+    const byMemory = Math.floor((2 * this.rcvBuf - this.rq.charge - this.ooo.charge) / 2);
+    return byBuffer < byMemory ? byBuffer : byMemory;
+  }
+
+  /**
+   * Makes room for `p` (payload about to be queued at `seq`) within this connection's
+   * receive budget (twice rcvBuf) and the stack's limit, as Linux's tcp_try_rmem_schedule
+   * and tcp_prune_queue: under memory pressure `p` is copied out of its frame, and held
+   * data that wastes its frames is collapsed; over budget, that collapse, then the
+   * out-of-order data past `seq` is pruned from its far end; only then is `p` dropped
+   * (the peer sends it again). A connection that holds nothing always takes it (or it
+   * could never make progress), so no charge exceeds the budget by more than a packet.
+   * Returns what to queue (`p` or its compact copy), or null: dropped, released, counted.
+   */
+  private admit(p: Packet, seq: number): Packet | null {
+    const mem = this.tcp.env.rxMemory;
+    const counters = this.tcp.counters;
+    const rq = this.rq;
+    const ooo = this.ooo;
+    if (mem.pressure) {
+      if (p.truesize > p.length + COMPACT_OVERHEAD) {
+        p = compactCopy(p);
+        counters.pressureCopies++;
+      }
+      if (rq.charge + ooo.charge > 2 * (rq.length + ooo.bytes) + (rq.count + ooo.count) * COMPACT_OVERHEAD) this.collapse();
+    }
+    const budget = this.receiveBudget;
+    const size = p.truesize;
+    if (rq.charge + ooo.charge + size <= budget && !mem.wouldExceed(size)) return p;
+    this.collapse();
+    let pruned = 0;
+    while ((rq.charge + ooo.charge + size > budget || mem.wouldExceed(size)) && ooo.pruneLast(seq)) pruned++;
+    if (pruned > 0) {
+      counters.oooPruned += pruned;
+      // What was SACKed may be gone (reneging, RFC 2018 §8): report nothing until it comes again.
+      this.sackReport.forgetBlocks();
+    }
+    const overBudget = rq.charge + ooo.charge + size > budget;
+    if ((!overBudget && !mem.wouldExceed(size)) || (rq.count === 0 && ooo.empty)) return p;
+    if (overBudget) counters.drops.rcvBufferFull++;
+    else counters.drops.memoryLimit++;
+    p.release();
+    return null;
+  }
+
+  /** Collapses what wastes its frames in both receive queues (counted). */
+  private collapse(): void {
+    const n = this.rq.collapse() + this.ooo.collapse();
+    this.tcp.counters.collapsedSegments += n;
+  }
+
   /** The window field for the next segment; moves rcvAdv. */
   private selectWindow(): number {
     const s = this.rcvScale;
     const cur = seqSub(this.rcvAdv, this.rcvNxt);
-    let wnd = this.rcvBuf - this.rq.length;
+    let wnd = this.freeSpace();
     if (wnd < 0) wnd = 0;
     // Receiver SWS avoidance: move the right edge only by a meaningful amount.
     if (wnd > cur && wnd - cur < Math.min(this.rcvBuf >>> 1, this.advMss)) wnd = cur;
@@ -1712,12 +1802,26 @@ export class TcpConnection implements EventTarget {
    * CVE-2016-5696: a global counter lets an off-path attacker count challenge ACKs.
    */
   private challengeAck(now: number): void {
-    if (now - this.lastChallengeAt < CHALLENGE_ACK_INTERVAL_MS) {
+    if (now - this.lastOowAckAt < CHALLENGE_ACK_INTERVAL_MS) {
       this.tcp.counters.challengeAcksLimited++;
       return;
     }
-    this.lastChallengeAt = now;
+    this.lastOowAckAt = now;
     this.tcp.counters.challengeAcks++;
+    this.ackNow();
+  }
+
+  /**
+   * The ACK owed to a segment outside the window, at most one per 500 ms (Linux's
+   * tcp_invalid_ratelimit, on the clock challenge ACKs use): a flood of them must not be
+   * answered segment for segment, and two ends that disagree must not trade ACKs forever.
+   */
+  private outOfWindowAck(now: number): void {
+    if (now - this.lastOowAckAt < CHALLENGE_ACK_INTERVAL_MS) {
+      this.tcp.counters.outOfWindowAcksLimited++;
+      return;
+    }
+    this.lastOowAckAt = now;
     this.ackNow();
   }
 

@@ -7,6 +7,10 @@ export interface TcpDropCounters {
   noListener: number;
   outOfWindow: number;
   oooQueueFull: number;
+  /** Data dropped for want of memory: over the connection's receive budget after collapsing and pruning (Linux TCPRcvQDrop / TCPOFODrop) ... */
+  rcvBufferFull: number;
+  /** ... or over the stack's receive memory limit (StackOptions.receiveMemory). */
+  memoryLimit: number;
   backlogFull: number;
   /** Bad data offset, bad options, truncated. */
   malformed: number;
@@ -45,6 +49,14 @@ export interface TcpCounters {
   dsacksSent: number;
   /** Receive buffers grown by autotuning (TcpOptions.recvBufferMax). */
   rcvBufGrown: number;
+  /** Received segments copied out of their frame because the stack was short of receive memory (pressure). */
+  pressureCopies: number;
+  /** Held segments copied together into compact memory, their frames let go (Linux TCPRcvCollapsed). */
+  collapsedSegments: number;
+  /** Out-of-order segments dropped from the far end to make room (Linux OfoPruned). */
+  oooPruned: number;
+  /** ACKs not sent to out-of-window segments: over the per-connection limit (500 ms; Linux TCPACKSkippedSeq, TCPACKSkippedPAWS). */
+  outOfWindowAcksLimited: number;
   /** Segments dropped by PAWS (RFC 7323 §5: TSval older than TS.Recent), answered with an ACK. */
   pawsDrops: number;
   rtoTimeouts: number;
@@ -103,6 +115,10 @@ export function newTcpCounters(stateCounts = new Int32Array(STATE_NAMES.length))
     lossProbes: 0,
     dsacksSent: 0,
     rcvBufGrown: 0,
+    pressureCopies: 0,
+    collapsedSegments: 0,
+    oooPruned: 0,
+    outOfWindowAcksLimited: 0,
     pawsDrops: 0,
     rtoTimeouts: 0,
     persistProbes: 0,
@@ -120,7 +136,7 @@ export function newTcpCounters(stateCounts = new Int32Array(STATE_NAMES.length))
     syncookiesSent: 0,
     syncookiesRecv: 0,
     syncookiesFailed: 0,
-    drops: { badChecksum: 0, noListener: 0, outOfWindow: 0, oooQueueFull: 0, backlogFull: 0, malformed: 0, badAck: 0, noBuffer: 0, rstQueueFull: 0, timeWaitFull: 0, internalError: 0 },
+    drops: { badChecksum: 0, noListener: 0, outOfWindow: 0, oooQueueFull: 0, rcvBufferFull: 0, memoryLimit: 0, backlogFull: 0, malformed: 0, badAck: 0, noBuffer: 0, rstQueueFull: 0, timeWaitFull: 0, internalError: 0 },
     states,
   };
 }

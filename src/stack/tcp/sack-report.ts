@@ -56,6 +56,11 @@ export class SackReport {
     this.count = m + 1;
   }
 
+  /** Forgets every block (out-of-order data was pruned: reporting it would be wrong; Linux's tcp_sack_reset). */
+  forgetBlocks(): void {
+    this.count = 0;
+  }
+
   /** [l, r) arrived again: the next ACK says so in a D-SACK block (a later duplicate replaces it). */
   noteDuplicate(l: number, r: number): void {
     this.dsackLeft = l;
