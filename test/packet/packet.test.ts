@@ -215,3 +215,25 @@ test('packet: appendShared appends a view as appendPacket(share()) would, and ke
   assert.equal(released, 1);
   assert.throws(() => Packet.wrap(bytes(1)).appendShared(src, 0, 1), /released/);
 });
+
+test('packet: truesize is the memory kept alive — a frame by its slot, however little of it is used', () => {
+  const pool = new FramePool({ slotSize: 2048, slots: 8 });
+  const p = Packet.alloc(pool, 64)!;
+  p.append(1);
+  assert.equal(p.truesize, 2048, 'one byte in a 2 KB frame costs the frame');
+  p.trimFront(1);
+  assert.equal(p.truesize, 2048, 'trimming does not give the frame back');
+  const q = Packet.alloc(pool, 64)!;
+  q.append(100);
+  p.appendPacket(q);
+  assert.equal(p.truesize, 4096, 'a chain holds both frames');
+  assert.equal(q.truesize, 0, 'what moved is no longer charged to the emptied packet');
+  const view = p.share(0, 50);
+  assert.equal(view.truesize, 50, 'a view is charged what it shows (the memory is charged to its holder)');
+  const w = Packet.wrap(new Uint8Array(300), 0, 300);
+  assert.equal(w.truesize, 300);
+  p.release();
+  view.release();
+  assert.equal(p.truesize, 0);
+  assert.equal(pool.inUse, 0);
+});

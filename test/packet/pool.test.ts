@@ -39,3 +39,14 @@ test('pool: bad sizes are refused with a clear error', () => {
   assert.throws(() => new FramePool({ slotSize: 30 }), /slotSize/);
   assert.throws(() => new FramePool({ slots: 0 }), /slots/);
 });
+
+test('pool: low once no more than the reserve is free', () => {
+  const pool = new FramePool({ slotSize: 64, slots: 8 });
+  pool.reserve = 2;
+  const taken: number[] = [];
+  while (!pool.low) taken.push(pool.alloc());
+  assert.equal(taken.length, 6);
+  assert.equal(pool.available, 2, 'the reserve is still there to take');
+  pool.release(taken.pop()!);
+  assert.equal(pool.low, false);
+});

@@ -45,6 +45,22 @@ test('8,000-byte pings are fragmented both ways and reassembled, data intact', (
   assert.equal(n.a.pool.inUse + n.b.pool.inUse + n.devA.pool.inUse + n.devB.pool.inUse, 0, 'every frame back in its pool');
 });
 
+test('short of receive frames, fragments and ping data are copied out of their frames; the 8,000-byte ping still comes back whole', () => {
+  // B's receive pool keeps all its free frames for the ring: B must not hold any of them.
+  const n = twoStacks({ device: { rxCsumL4: false } });
+  const data = pattern(8000);
+  let got: Uint8Array | null = null;
+  n.a.icmp.onEchoReply = (_src, _id, _seq, payload) => (got = payload);
+  n.devB.pool.reserve = n.devB.pool.slotCount;
+  n.a.icmp.sendEcho(IP_B, 1, 1, data);
+  assert.ok(n.run(() => got !== null, 1000));
+  assert.deepEqual(got, data);
+  assert.equal(n.b.ipv4.counters.reasmPressureCopies, 6, 'each fragment was kept as a copy');
+  assert.equal(n.b.ipv4.counters.reasmOks, 1);
+  n.run(undefined, 10);
+  assert.equal(n.devB.pool.inUse + n.b.pool.inUse, 0, 'every frame back in its pool');
+});
+
 test('a host that does not answer ARP: retries, then the failure is counted and the packets dropped', () => {
   const n = twoStacks();
   const absent = parseIpv4('10.0.0.9');
