@@ -11,6 +11,7 @@ import type { DeviceFeatures } from '../link/device.js';
 import type { Ipv4Address } from '../wire/addr.js';
 import type { Random } from '../util/random.js';
 import type { ReceiveMemory } from './receive-memory.js';
+import type { EphemeralPorts } from './ports.js';
 
 export interface StackEnv {
   readonly clock: Clock;
@@ -20,8 +21,10 @@ export interface StackEnv {
   readonly features: DeviceFeatures;
   /** What received data held by the stack costs, and whether frames may be kept (receive-memory.ts). */
   readonly rxMemory: ReceiveMemory;
-  /** Seeded: ephemeral ports, keys (ISN, cookies) — the same seed, the same run. */
+  /** Seeded: keys (ISN, cookies, ports), IP IDs — the same seed, the same run. */
   readonly random: Random;
+  /** The ephemeral port chooser TCP and UDP share (RFC 6056, ports.ts). */
+  readonly ephemeralPorts: EphemeralPorts;
   /** Our address for talking to `dst`, or null when there is no route to it. */
   sourceFor(dst: Ipv4Address): Ipv4Address | null;
   /** True when `a` is one of our addresses. */

@@ -18,6 +18,7 @@ import { NetworkInterface } from './interface.js';
 import { Ipv4, type Ipv4Options } from './ipv4.js';
 import { Udp, type UdpOptions } from './udp.js';
 import { ReceiveMemory } from './receive-memory.js';
+import { EphemeralPorts } from './ports.js';
 import { Tcp, type TcpOptions } from './tcp/index.js';
 
 export interface StackOptions {
@@ -78,13 +79,15 @@ export class Stack implements Pollable {
     this.pool = options.pool ?? new FramePool({ slotSize: 2048, slots: 8192 });
     this.wakeHandler = options.wake ?? null;
     const self = this;
+    const random = new Random(options.seed ?? 1);
     this.env = {
       clock: options.clock,
       timers: this.timers,
       pool: this.pool,
       features: device.features,
       rxMemory: new ReceiveMemory(queue.rxPools, options.receiveMemory),
-      random: new Random(options.seed ?? 1),
+      random,
+      ephemeralPorts: new EphemeralPorts(random),
       sourceFor: (dst) => self.ipv4.sourceFor(dst),
       isLocal: (a) => self.ipv4.isLocal(a),
       pathMtu: (dst) => self.ipv4.pathMtu(dst),

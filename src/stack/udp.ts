@@ -16,7 +16,6 @@
  * - an ICMP port (or protocol) unreachable is reported to a connected socket only.
  */
 
-import { EPHEMERAL_HIGH, EPHEMERAL_LOW } from './ports.js';
 import { Packet } from '../packet/packet.js';
 import { packetChecksum } from '../packet/checksum.js';
 import type { Timer } from '../time/timers.js';
@@ -193,15 +192,7 @@ export class Udp implements L4Protocol {
   bindPort(s: UdpSocket, port: number, address: Ipv4Address): number {
     if (!this.bindable(address)) throw new UdpError('EADDRNOTAVAIL', 'not an address of this host');
     if (port === 0) {
-      const span = EPHEMERAL_HIGH - EPHEMERAL_LOW + 1;
-      const first = this.env.random.int(span);
-      for (let k = 0; k < span; k++) {
-        const candidate = EPHEMERAL_LOW + ((first + k) % span);
-        if (!this.ports.has(candidate)) {
-          port = candidate;
-          break;
-        }
-      }
+      port = this.env.ephemeralPorts.choose(address, 0, 0, (p) => !this.ports.has(p));
       if (port === 0) throw new UdpError('EADDRINUSE', 'no free ephemeral UDP port');
     } else if (!(port >= 1 && port <= 0xffff)) {
       throw new UdpError('EINVAL', `not a port: ${port}`);

@@ -20,6 +20,7 @@ import { readU32, writeU16, writeU32 } from '../../src/wire/addr.js';
 import { addSums, finish, pseudoHeaderSum, sum16 } from '../../src/wire/checksum.js';
 import type { StackEnv } from '../../src/stack/env.js';
 import { ReceiveMemory } from '../../src/stack/receive-memory.js';
+import { EphemeralPorts } from '../../src/stack/ports.js';
 import type { L4Out } from '../../src/stack/l4.js';
 import { Tcp, type TcpConnection, type TcpOptions } from '../../src/stack/tcp/index.js';
 import { emitTcp, parseTcp, tcpHeaderLength, writeTcpChecksum, type TcpFields, type TcpHeader } from '../../src/wire/tcp.js';
@@ -83,13 +84,15 @@ export class Host implements Pollable {
     this.largePool = new FramePool({ slotSize: 65536 + 256, slots: 64 });
     const mtus = new Map<number, number>();
     const self = this;
+    const random = new Random(seed);
     this.env = {
       clock,
       timers: this.timers,
       pool: this.pool,
       features,
       rxMemory: new ReceiveMemory([this.pool]),
-      random: new Random(seed),
+      random,
+      ephemeralPorts: new EphemeralPorts(random),
       sourceFor: (dst) => (dst === peer || dst === 0x0a0000fe ? address : null),
       isLocal: (a) => a === address,
       pathMtu: (dst) => mtus.get(dst) ?? features.mtu,

@@ -146,8 +146,10 @@ export class TcpConnection implements EventTarget {
   /** The SACK and D-SACK blocks we report as a receiver (RFC 2018 §4, RFC 2883). */
   private readonly sackReport = new SackReport();
   /**
-   * Our TSval is the millisecond clock plus this random per-connection offset (RFC 7323
-   * §5.4). Public for SYN cookies, which may set it when rebuilding a connection.
+   * Our TSval is the millisecond clock plus this offset, a keyed hash of the address
+   * pair (RFC 7323 §5.4; Tcp.tsOffsetFor), so TSvals towards a peer go on rising from one
+   * connection to the next. Public for SYN cookies, which may set it when rebuilding a
+   * connection.
    */
   tsOffset: number;
   /**
@@ -242,7 +244,7 @@ export class TcpConnection implements EventTarget {
     this.advMss = Math.max(MIN_MSS, Math.min(mtu - 40, opts.mss));
     this.rcvTuner = new ReceiveBufferTuner(this.advMss, opts.initialWindow * this.advMss);
     this.rtt = new RttEstimator(opts.minRto, opts.maxRto, opts.initialRto);
-    this.tsOffset = env.random.nextU32();
+    this.tsOffset = tcp.tsOffsetFor(localAddress, remoteAddress);
     this.cc = opts.congestion(DEFAULT_MSS, this.initialWindow(DEFAULT_MSS));
     this.noDelay = opts.noDelay;
     this.keepAlive = opts.keepAlive;
@@ -1483,7 +1485,10 @@ export class TcpConnection implements EventTarget {
         const p = this.build(this.iss, st === SYN_SENT ? TCP_SYN : TCP_SYN | TCP_ACK, 0, 0, true);
         if (p === null) return null;
         this.synPending = false;
-        if (this.sndMax !== this.iss) this.tcp.counters.retransmittedSegments++;
+        if (this.sndMax !== this.iss) {
+          this.tcp.counters.retransmittedSegments++;
+          this.tcp.counters.synRetransmits++;
+        }
         else {
           this.timing = true;
           this.rttSeq = seqAdd(this.iss, 1);

@@ -35,6 +35,8 @@ export interface TcpCounters {
   /** Payload bytes sent again (any reason: fast retransmit, SACK recovery, timeout). */
   retransmittedBytes: number;
   fastRetransmits: number;
+  /** SYNs and SYN-ACKs sent again after a timeout (Linux TCPSynRetrans). */
+  synRetransmits: number;
   /** Loss recoveries driven by SACK (RFC 6675), and the payload bytes they retransmitted. */
   sackRecoveries: number;
   sackRetransmittedBytes: number;
@@ -57,6 +59,8 @@ export interface TcpCounters {
   oooPruned: number;
   /** ACKs not sent to out-of-window segments: over the per-connection limit (500 ms; Linux TCPACKSkippedSeq, TCPACKSkippedPAWS). */
   outOfWindowAcksLimited: number;
+  /** New connections that took over a 4-tuple still in TIME_WAIT (RFC 6191: a higher sequence number or timestamp). */
+  timeWaitReused: number;
   /** Segments dropped by PAWS (RFC 7323 §5: TSval older than TS.Recent), answered with an ACK. */
   pawsDrops: number;
   rtoTimeouts: number;
@@ -107,6 +111,7 @@ export function newTcpCounters(stateCounts = new Int32Array(STATE_NAMES.length))
     retransmittedSegments: 0,
     retransmittedBytes: 0,
     fastRetransmits: 0,
+    synRetransmits: 0,
     sackRecoveries: 0,
     sackRetransmittedBytes: 0,
     sackBlocksIgnored: 0,
@@ -119,6 +124,7 @@ export function newTcpCounters(stateCounts = new Int32Array(STATE_NAMES.length))
     collapsedSegments: 0,
     oooPruned: 0,
     outOfWindowAcksLimited: 0,
+    timeWaitReused: 0,
     pawsDrops: 0,
     rtoTimeouts: 0,
     persistProbes: 0,

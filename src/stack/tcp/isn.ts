@@ -1,92 +1,30 @@
 /**
  * Initial sequence numbers (RFC 6528): ISN = M + F(localip, localport, remoteip,
- * remoteport, secretkey), M a clock ticking every 4 µs. F is HalfSipHash-2-4 (the
- * 32-bit SipHash variant Linux uses for its hash tables) over the 4-tuple, keyed with
- * 64 bits from the stack's seeded random source at startup. It is a few dozen integer
- * operations with no allocation: deliberately not a node:crypto call, so a SYN costs
- * little. (SipHash keyed with 64 bits is not meant as a long-term secret; for ISNs,
- * whose job is to stop blind off-path guessing, it is what Linux does too.)
+ * remoteport, secretkey), M a clock ticking every 4 µs, F HalfSipHash-2-4 over the
+ * 4-tuple keyed with 64 bits from the stack's seeded random source. The same keyed
+ * function, told apart by a constant word, gives the timestamp offsets (RFC 7323 §5.4)
+ * and the stack's other secrets (cookies, table and TIME_WAIT hash seeds).
  */
+import { HalfSipHash } from '../../util/halfsiphash.js';
 
-function rotl(x: number, b: number): number {
-  return (x << b) | (x >>> (32 - b));
-}
+/** Tells the timestamp offset's hash from the ISN's ("tsof"). */
+const TS_OFFSET_WORD = 0x74736f66;
 
-export class IsnGenerator {
-  private readonly k0: number;
-  private readonly k1: number;
-
-  constructor(k0: number, k1: number) {
-    this.k0 = k0 | 0;
-    this.k1 = k1 | 0;
-  }
-
-  private v0 = 0;
-  private v1 = 0;
-  private v2 = 0;
-  private v3 = 0;
-
-  private rounds(n: number): void {
-    let v0 = this.v0;
-    let v1 = this.v1;
-    let v2 = this.v2;
-    let v3 = this.v3;
-    for (let r = 0; r < n; r++) {
-      v0 = (v0 + v1) | 0; v1 = rotl(v1, 5); v1 ^= v0; v0 = rotl(v0, 16);
-      v2 = (v2 + v3) | 0; v3 = rotl(v3, 8); v3 ^= v2;
-      v0 = (v0 + v3) | 0; v3 = rotl(v3, 7); v3 ^= v0;
-      v2 = (v2 + v1) | 0; v1 = rotl(v1, 13); v1 ^= v2; v2 = rotl(v2, 16);
-    }
-    this.v0 = v0;
-    this.v1 = v1;
-    this.v2 = v2;
-    this.v3 = v3;
-  }
-
-  private word(m: number): void {
-    this.v3 ^= m;
-    this.rounds(2);
-    this.v0 ^= m;
-  }
-
-  private begin(): void {
-    this.v0 = this.k0;
-    this.v1 = this.k1;
-    this.v2 = 0x6c796765 ^ this.k0;
-    this.v3 = 0x74656462 ^ this.k1;
-  }
-
-  private end(bytes: number): number {
-    this.word(bytes << 24); // the length byte, no tail
-    this.v2 ^= 0xff;
-    this.rounds(4);
-    return (this.v1 ^ this.v3) >>> 0;
-  }
-
-  /** HalfSipHash-2-4 of three 32-bit words (12 bytes); a 32-bit unsigned result. */
-  hash3(m0: number, m1: number, m2: number): number {
-    this.begin();
-    this.word(m0 | 0);
-    this.word(m1 | 0);
-    this.word(m2 | 0);
-    return this.end(12);
-  }
-
-  /** HalfSipHash-2-4 of five 32-bit words (20 bytes), for SYN cookies (syn-cookie.ts). */
-  hash5(m0: number, m1: number, m2: number, m3: number, m4: number): number {
-    this.begin();
-    this.word(m0 | 0);
-    this.word(m1 | 0);
-    this.word(m2 | 0);
-    this.word(m3 | 0);
-    this.word(m4 | 0);
-    return this.end(20);
-  }
-
+export class IsnGenerator extends HalfSipHash {
   /** The ISN for a connection at time `now` (ms). */
   isn(localAddr: number, localPort: number, remoteAddr: number, remotePort: number, now: number): number {
     const f = this.hash3(localAddr, remoteAddr, ((localPort & 0xffff) << 16) | (remotePort & 0xffff));
     const m = Math.floor(now * 250) % 0x1_0000_0000; // 4 µs ticks
     return (f + m) >>> 0;
+  }
+
+  /**
+   * The timestamp clock's offset towards a peer (RFC 7323 §5.4: F(localip, remoteip,
+   * secret), as Linux's secure_tcp_ts_off): one per address pair, not per connection, so
+   * every incarnation of a 4-tuple goes on from the TSvals of the last, and a new SYN
+   * passes PAWS at a peer whose TIME_WAIT still remembers the old one.
+   */
+  tsOffset(localAddr: number, remoteAddr: number): number {
+    return this.hash3(localAddr, remoteAddr, TS_OFFSET_WORD);
   }
 }

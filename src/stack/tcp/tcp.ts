@@ -27,7 +27,6 @@ import { BlockPool } from './send-buffer.js';
 import { STATE_NAMES } from './state.js';
 import { ConnectionTable } from './table.js';
 import { TimeWaitTable, type TimeWaitState } from './time-wait.js';
-import { EPHEMERAL_HIGH, EPHEMERAL_LOW } from '../ports.js';
 import { Fifo } from '../../util/fifo.js';
 import { RecordQueue } from './record-queue.js';
 import { COOKIE_VALID, cookieTsOptions, cookieTsVal, SynCookies } from './syn-cookie.js';
@@ -64,8 +63,6 @@ export class Tcp implements L4Protocol {
   readonly blocks = new BlockPool();
   private readonly isn: IsnGenerator;
   private readonly cookies: SynCookies;
-  /** Offset of the TS clock in cookie SYN-ACKs (secret per stack, from the ISN key: no extra random draw). */
-  private readonly cookieTsOffset: number;
   private readonly conns: ConnectionTable<TcpConnection>;
   private readonly listeners = new Map<number, TcpListener[]>();
   /** Connections (TIME_WAIT included) per local port. */
@@ -97,7 +94,6 @@ export class Tcp implements L4Protocol {
     this.options = resolveOptions(DEFAULT_TCP_OPTIONS, options);
     this.isn = new IsnGenerator(env.random.nextU32(), env.random.nextU32());
     this.cookies = SynCookies.derivedFrom(this.isn);
-    this.cookieTsOffset = this.isn.hash3(0x74737662, 0x6f666673, 3);
     this.conns = new ConnectionTable(this.isn.hash3(0x65686173, 0x68736563, 5));
     this.timeWait = new TimeWaitTable(
       env.timers,
@@ -155,7 +151,7 @@ export class Tcp implements L4Protocol {
         throw Object.assign(new Error(`connect EADDRINUSE: port ${port}`), { code: 'EADDRINUSE' });
       }
     } else {
-      port = this.ephemeralPort();
+      port = this.ephemeralPort(src ?? 0, o.dst, o.dstPort);
     }
     const c = new TcpConnection(this, src ?? 0, port, o.dst, o.dstPort, opts, false);
     if (src === null || port === 0) {
@@ -169,20 +165,12 @@ export class Tcp implements L4Protocol {
     return c;
   }
 
-  private ephemeralPort(): number {
-    const r = this.env.random;
-    const span = EPHEMERAL_HIGH - EPHEMERAL_LOW + 1;
-    for (let i = 0; i < 32; i++) {
-      const p = EPHEMERAL_LOW + r.int(span);
-      if (this.portUse[p] === 0 && !this.listeners.has(p)) return p;
-    }
-    const start = r.int(span);
-    for (let i = 0; i < span; i++) {
-      const p = EPHEMERAL_LOW + ((start + i) % span);
-      if (this.portUse[p] === 0 && !this.listeners.has(p)) return p;
-    }
-    return 0;
+  /** A free port (no connection, TIME_WAIT or listener has it) chosen for `remote`:`remotePort` (RFC 6056, ports.ts); 0 when none is. */
+  private ephemeralPort(local = 0, remote = 0, remotePort = 0): number {
+    return this.env.ephemeralPorts.choose(local, remote, remotePort, this.portFree);
   }
+
+  private readonly portFree = (p: number): boolean => this.portUse[p] === 0 && !this.listeners.has(p);
 
   // ================================================================ table
 
@@ -222,6 +210,11 @@ export class Tcp implements L4Protocol {
     return this.isn.isn(c.localAddress, c.localPort, c.remoteAddress, c.remotePort, now);
   }
 
+  /** Our TS clock's offset towards `remote` (RFC 7323 §5.4: per address pair, isn.ts). */
+  tsOffsetFor(local: number, remote: number): number {
+    return this.isn.tsOffset(local, remote);
+  }
+
   // ================================================================ receive
 
   receive(p: Packet, src: Ipv4Address, dst: Ipv4Address, now: number): void {
@@ -253,6 +246,7 @@ export class Tcp implements L4Protocol {
             // A new incarnation of the 4-tuple (RFC 6191; Linux's tcp_timewait_state_process):
             // the record goes only once a listener will take the SYN.
             this.timeWait.remove(tw);
+            counters.timeWaitReused++;
           } else {
             this.timeWait.arrives(tw, s, p.length, now);
             p.release();
@@ -314,7 +308,7 @@ export class Tcp implements L4Protocol {
     const ts = o.timestamps && s.tsPresent;
     const sack = ts && o.sack && s.sackPermitted;
     const scale = ts && o.windowScaling && s.wscale >= 0;
-    const tsVal = ts ? cookieTsVal(Math.floor(now) + this.cookieTsOffset, scale ? s.wscale : -1, sack) : 0;
+    const tsVal = ts ? cookieTsVal(Math.floor(now) + this.tsOffsetFor(dst, src), scale ? s.wscale : -1, sack) : 0;
     if (!this.cookies.queueSynAck(dst, src, s.dstPort, s.srcPort, cookie, seqAdd(s.seq, 1), advMss, window, ts, tsVal, s.tsVal, sack, scale ? shiftFor(o.recvBufferMax) : -1)) return false;
     this.counters.syncookiesSent++;
     if (!this.inReceive) env.wake();
