@@ -8,7 +8,14 @@
  * larger than the limit is taken into an empty queue, or it could never be received.)
  */
 
-import type { Datagram } from './udp-socket.js';
+import type { Ipv4Address } from '../wire/addr.js';
+
+/** A received datagram: its payload (a copy the application keeps) and where it came from. */
+export interface Datagram {
+  data: Uint8Array;
+  address: Ipv4Address;
+  port: number;
+}
 
 /** What a queued datagram costs besides its payload (its object and view; Linux: sk_buff truesize). */
 export const DATAGRAM_OVERHEAD = 64;

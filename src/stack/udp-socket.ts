@@ -8,14 +8,28 @@
  */
 
 import { IPV4_ANY, type Ipv4Address } from '../wire/addr.js';
-import { DatagramQueue } from './udp-queue.js';
+import { DatagramQueue, type Datagram } from './udp-queue.js';
 import type { SendCharge } from './udp-outbox.js';
-import type { Udp } from './udp.js';
 
-export interface Datagram {
-  data: Uint8Array;
-  address: Ipv4Address;
-  port: number;
+export type { Datagram } from './udp-queue.js';
+
+/** Where a datagram goes, as the host's `route()` found it (one object, reused). */
+export interface UdpRoute {
+  src: Ipv4Address;
+  dst: Ipv4Address;
+  /** To this host: delivered without the link. */
+  local: boolean;
+  broadcast: boolean;
+}
+
+/** What a socket asks of the UDP that hosts it (udp.ts): its port, its routes, its sends. */
+export interface UdpSocketHost {
+  /** Claims `port` (0: an ephemeral one) on `address`; returns the port, or throws a UdpError (EADDRINUSE, EADDRNOTAVAIL). */
+  bindPort(s: UdpSocket, port: number, address: Ipv4Address): number;
+  unbind(s: UdpSocket): void;
+  /** The route to `dst` (throws a UdpError: ENETUNREACH, EACCES). */
+  route(s: UdpSocket, dst: Ipv4Address): UdpRoute;
+  send(s: UdpSocket, data: Uint8Array | readonly Uint8Array[], address: Ipv4Address, port: number): boolean;
 }
 
 export class UdpError extends Error {
@@ -67,7 +81,7 @@ export class UdpSocket implements SendCharge {
   private closed = false;
 
   constructor(
-    private readonly udp: Udp,
+    private readonly udp: UdpSocketHost,
     private readonly limits: UdpBufferLimits,
   ) {
     this.queue = new DatagramQueue(limits.receiveBuffer);

@@ -28,9 +28,9 @@ import type { StackEnv } from './env.js';
 import type { Ipv4 } from './ipv4.js';
 import { L4_HEADROOM, type IcmpErrorInfo, type L4Out, type L4Protocol } from './l4.js';
 import { UdpOutbox } from './udp-outbox.js';
-import { UDP_BUFFER_DEFAULT, UdpError, UdpSocket, type UdpBufferLimits } from './udp-socket.js';
+import { UDP_BUFFER_DEFAULT, UdpError, UdpSocket, type UdpBufferLimits, type UdpRoute, type UdpSocketHost } from './udp-socket.js';
 
-export { UdpSocket, UdpError, UDP_BUFFER_DEFAULT, UDP_MIN_RCVBUF, UDP_MIN_SNDBUF, type Datagram } from './udp-socket.js';
+export { UdpSocket, UdpError, UDP_BUFFER_DEFAULT, UDP_MIN_RCVBUF, UDP_MIN_SNDBUF, type Datagram, type UdpRoute } from './udp-socket.js';
 
 export interface UdpCounters {
   inDatagrams: number;
@@ -79,14 +79,6 @@ export interface UdpSocketInfo {
   drops: number;
 }
 
-/** Where a datagram goes, as `route()` found it (one object, reused). */
-export interface UdpRoute {
-  src: Ipv4Address;
-  dst: Ipv4Address;
-  /** To this host: delivered without the link. */
-  local: boolean;
-  broadcast: boolean;
-}
 
 interface LoopbackDatagram {
   data: Uint8Array;
@@ -142,7 +134,7 @@ function payloadOf(p: Packet, length: number): Uint8Array {
   return data;
 }
 
-export class Udp implements L4Protocol {
+export class Udp implements L4Protocol, UdpSocketHost {
   readonly protocol = IPPROTO_UDP;
   readonly counters: UdpCounters = { inDatagrams: 0, noPorts: 0, inErrors: 0, inCsumErrors: 0, rcvbufErrors: 0, outDatagrams: 0, sndbufErrors: 0 };
   /** Sockets by local port, the newest first. */

@@ -6,16 +6,25 @@
  * Keys are at most 250 bytes with no control characters (protocol.txt, "Keys").
  */
 
-import type { Memcached } from './memcached.js';
 import type { Tokens } from './tokens.js';
 import { parseI32, parseU32, parseU64 } from './numbers.js';
 import { expiryTime } from './exptime.js';
-import type { Item, StoreMode } from './store.js';
-import { generalStats, settingsStats } from './stats.js';
+import type { Item, ItemStore, StoreMode } from './store.js';
+import { generalStats, settingsStats, type MemcachedStats, type StatsContext } from './stats.js';
 import * as R from './replies.js';
 import { valueLine } from './value-reply.js';
 
 /** What a command may ask of its connection. */
+/** The shared state commands act on (memcached.ts's Memcached; sessions hold it as this). */
+export interface Cache {
+  readonly store: ItemStore;
+  readonly stats: MemcachedStats;
+  readonly versionLine: Buffer;
+  readonly maxGetLineBytes: number;
+  verbosity: number;
+  statsContext(): StatsContext;
+}
+
 export interface CommandIo {
   send(bytes: Uint8Array): void;
   /** The next `request.length` bytes and "\r\n" are the data block of this storage command. */
@@ -47,7 +56,7 @@ const INT_MAX = 0x7fff_ffff;
 const C_g = 0x67, C_s = 0x73, C_a = 0x61, C_c = 0x63, C_r = 0x72, C_p = 0x70, C_i = 0x69, C_d = 0x64, C_t = 0x74, C_m = 0x6d;
 
 /** Runs one command line. */
-export function execute(cache: Memcached, t: Tokens, io: CommandIo): void {
+export function execute(cache: Cache, t: Tokens, io: CommandIo): void {
   const n = t.count;
   // proto_text.c: no valid command is shorter than two bytes.
   if (n === 0 || t.length(0) < 2) return io.send(R.ERROR);
@@ -115,7 +124,7 @@ function noreplyGiven(t: Tokens): boolean {
 }
 
 /** get, gets, gat, gats: a VALUE line and data block per key found, then END. */
-function retrieve(cache: Memcached, t: Tokens, io: CommandIo, withCas: boolean, touch: boolean): void {
+function retrieve(cache: Cache, t: Tokens, io: CommandIo, withCas: boolean, touch: boolean): void {
   const { store, stats } = cache;
   let first = 1;
   let expiresAt = 0;
@@ -164,7 +173,7 @@ function sendValue(io: CommandIo, item: Item, withCas: boolean): void {
 }
 
 /** set, add, replace, append, prepend, cas: checks the line, then waits for the data block. */
-function storage(cache: Memcached, t: Tokens, io: CommandIo, mode: StoreMode): void {
+function storage(cache: Cache, t: Tokens, io: CommandIo, mode: StoreMode): void {
   const noreply = noreplyGiven(t);
   const reply = (bytes: Uint8Array): void => {
     if (!noreply) io.send(bytes);
@@ -197,7 +206,7 @@ function storage(cache: Memcached, t: Tokens, io: CommandIo, mode: StoreMode): v
  * The data block of `request` has arrived (`value`, inside the get reply `reply`: see
  * value-reply.ts); `terminated` says whether "\r\n" followed it.
  */
-export function completeStorage(cache: Memcached, request: StorageRequest, value: Buffer, reply: Buffer, terminated: boolean, io: CommandIo): void {
+export function completeStorage(cache: Cache, request: StorageRequest, value: Buffer, reply: Buffer, terminated: boolean, io: CommandIo): void {
   const { store, stats } = cache;
   stats.cmdSet++;
   if (!terminated) {
@@ -213,7 +222,7 @@ export function completeStorage(cache: Memcached, request: StorageRequest, value
   if (!request.noreply) io.send(R.STORE_REPLIES[outcome]);
 }
 
-function arithmetic(cache: Memcached, t: Tokens, io: CommandIo, incr: boolean): void {
+function arithmetic(cache: Cache, t: Tokens, io: CommandIo, incr: boolean): void {
   const noreply = noreplyGiven(t);
   const reply = (bytes: Uint8Array): void => {
     if (!noreply) io.send(bytes);
@@ -235,7 +244,7 @@ function arithmetic(cache: Memcached, t: Tokens, io: CommandIo, incr: boolean): 
 }
 
 /** delete <key> [0] [noreply]: the old "hold time" is accepted only as 0 (proto_text.c). */
-function remove(cache: Memcached, t: Tokens, io: CommandIo): void {
+function remove(cache: Cache, t: Tokens, io: CommandIo): void {
   const n = t.count;
   let noreply = false;
   if (n > 2) {
@@ -258,7 +267,7 @@ function remove(cache: Memcached, t: Tokens, io: CommandIo): void {
   }
 }
 
-function touch(cache: Memcached, t: Tokens, io: CommandIo): void {
+function touch(cache: Cache, t: Tokens, io: CommandIo): void {
   const noreply = noreplyGiven(t);
   const reply = (bytes: Uint8Array): void => {
     if (!noreply) io.send(bytes);
@@ -278,7 +287,7 @@ function touch(cache: Memcached, t: Tokens, io: CommandIo): void {
 }
 
 /** flush_all [delay] [noreply]: the delay reads like an exptime (memcached uses realtime()). */
-function flushAll(cache: Memcached, t: Tokens, io: CommandIo): void {
+function flushAll(cache: Cache, t: Tokens, io: CommandIo): void {
   const noreply = noreplyGiven(t);
   const { store, stats } = cache;
   stats.cmdFlush++;
@@ -293,7 +302,7 @@ function flushAll(cache: Memcached, t: Tokens, io: CommandIo): void {
   if (!noreply) io.send(R.OK);
 }
 
-function verbosity(cache: Memcached, t: Tokens, io: CommandIo): void {
+function verbosity(cache: Cache, t: Tokens, io: CommandIo): void {
   const noreply = noreplyGiven(t);
   const level = parseU32(t.buf, t.start(1), t.end(1));
   if (level === null) return noreply ? undefined : io.send(R.BAD_FORMAT);
@@ -302,7 +311,7 @@ function verbosity(cache: Memcached, t: Tokens, io: CommandIo): void {
 }
 
 /** stats, stats reset, stats settings; other groups (items, slabs, …) are not kept: ERROR. */
-function stats(cache: Memcached, t: Tokens, io: CommandIo): void {
+function stats(cache: Cache, t: Tokens, io: CommandIo): void {
   if (t.count === 1) return io.send(Buffer.from(generalStats(cache.statsContext()), 'latin1'));
   if (t.is(1, 'reset')) {
     cache.stats.reset();

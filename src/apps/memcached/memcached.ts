@@ -8,6 +8,7 @@ import { RealClock, type Clock } from '../../time/clock.js';
 import { ItemStore } from './store.js';
 import { MemcachedStats, type StatsContext } from './stats.js';
 import { MemcachedSession, MAX_LINE_BYTES, type SessionOutput } from './session.js';
+import type { Cache } from './commands.js';
 
 export interface MemcachedOptions {
   /** Bytes all items may take together (memcached -m; default 64 MiB). */
@@ -31,7 +32,7 @@ function positiveInteger(name: string, v: number): number {
   return v;
 }
 
-export class Memcached {
+export class Memcached implements Cache {
   readonly store: ItemStore;
   readonly stats = new MemcachedStats();
   readonly version: string;

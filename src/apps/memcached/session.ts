@@ -15,9 +15,8 @@
  * and resume() say false until the output has caught up and resume() is called.
  */
 
-import type { Memcached } from './memcached.js';
 import { Tokens } from './tokens.js';
-import { completeStorage, execute, type CommandIo, type StorageRequest } from './commands.js';
+import { completeStorage, execute, type Cache, type CommandIo, type StorageRequest } from './commands.js';
 import { newValueReply, valueOf } from './value-reply.js';
 import * as R from './replies.js';
 
@@ -70,7 +69,7 @@ export class MemcachedSession implements CommandIo {
   private finishing = false;
 
   constructor(
-    private readonly cache: Memcached,
+    private readonly cache: Cache,
     private readonly output: SessionOutput,
   ) {}
 

@@ -19,7 +19,6 @@ import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN } from '../../wire/tcp.js';
 import { L4_HEADROOM } from '../l4.js';
 import type { CongestionControl } from './congestion.js';
 import { EV_CLOSE, EV_CONNECT, EV_END, EV_READABLE, EV_WRITABLE, tcpError, type EventTarget, type TcpError, type TcpErrorCode } from './events.js';
-import type { TcpListener } from './listener.js';
 import type { ResolvedTcpOptions } from './options.js';
 import { InOrderQueue, OOO_FULL, OutOfOrderQueue } from './recv-queue.js';
 import { RttEstimator } from './rtt.js';
@@ -35,7 +34,7 @@ import {
   type TcpStateName,
 } from './state.js';
 import type { Timer } from '../../time/timers.js';
-import type { Tcp } from './tcp.js';
+import type { Acceptor, ConnectionHost } from './host.js';
 
 /** RFC 9293 §3.7.1: the MSS to assume when the peer sends none. */
 export const DEFAULT_MSS = 536;
@@ -62,7 +61,7 @@ export class TcpConnection implements EventTarget {
   events = 0;
   inEventQueue = false;
   /** The listener while in its SYN queue or accept queue. */
-  listener: TcpListener | null = null;
+  listener: Acceptor<TcpConnection> | null = null;
   inAcceptQueue = false;
   readonly passive: boolean;
 
@@ -223,7 +222,7 @@ export class TcpConnection implements EventTarget {
   bytesRead = 0;
 
   constructor(
-    private readonly tcp: Tcp,
+    private readonly tcp: ConnectionHost<TcpConnection>,
     readonly localAddress: number,
     readonly localPort: number,
     readonly remoteAddress: number,

@@ -1,5 +1,6 @@
 /** Tunables of a Tcp instance (defaults) and of one connection (overrides). */
-import { congestionFactory, type CongestionFactory, type CongestionName } from './congestion.js';
+import type { CongestionFactory } from './congestion.js';
+import { congestionFactory, type CongestionName } from './congestion-modules.js';
 
 export interface TcpOptions {
   /** Send buffer limit (bytes, default 256 KiB) at first. */

@@ -3,7 +3,8 @@
  * connection-less RSTs, a ready list for pulled transmit, deferred callbacks, counters.
  *
  * Lookup: a hash table of connections keyed by the 4-tuple (table.ts), then the
- * compact TIME_WAIT records (time-wait.ts), then the listeners.
+ * compact TIME_WAIT records (time-wait.ts), then the listeners (listener.ts: what
+ * happens to a SYN). When callbacks run and segments leave: host.ts.
  * Transmit: connections with something to send sit once each on a FIFO ready list;
  * `pull` takes the first, asks it for one segment and, if it gave one, puts it back at
  * the end (round-robin); a connection with nothing to send costs nothing.
@@ -15,10 +16,11 @@ import { seqAdd } from '../../wire/seq.js';
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../../wire/tcp.js';
 import type { StackEnv } from '../env.js';
 import { L4_HEADROOM, type IcmpErrorInfo, type L4Out, type L4Protocol } from '../l4.js';
-import { shiftFor, TcpConnection } from './connection.js';
+import { TcpConnection } from './connection.js';
 import { newTcpCounters, type TcpCounters } from './counters.js';
 import { tcpError, type EventTarget, type TcpErrorCode } from './events.js';
 import { IsnGenerator } from './isn.js';
+import type { ListenerHost } from './host.js';
 import { TcpListener } from './listener.js';
 import { DEFAULT_TCP_OPTIONS, resolveOptions, type ResolvedTcpOptions, type TcpOptions } from './options.js';
 import { finishSegmentChecksum, PARSE_OK, parseSegment, SegmentInfo } from './segment.js';
@@ -29,7 +31,7 @@ import { ConnectionTable } from './table.js';
 import { TimeWaitTable, type TimeWaitState } from './time-wait.js';
 import { Fifo } from '../../util/fifo.js';
 import { RecordQueue } from './record-queue.js';
-import { COOKIE_VALID, cookieTsOptions, cookieTsVal, SynCookies } from './syn-cookie.js';
+import { SynCookies } from './syn-cookie.js';
 
 export const IPPROTO_TCP = 6;
 /** Segments sent without a connection (RSTs, TIME_WAIT ACKs) waiting for pull (bounded; beyond it, dropped and counted). */
@@ -54,7 +56,7 @@ export interface ConnectOptions {
   options?: TcpOptions;
 }
 
-export class Tcp implements L4Protocol {
+export class Tcp implements L4Protocol, ListenerHost<TcpConnection> {
   readonly protocol = IPPROTO_TCP;
   /** Connections per state (by state number); `counters.states` reads it. */
   readonly stateCounts = new Int32Array(STATE_NAMES.length);
@@ -62,7 +64,7 @@ export class Tcp implements L4Protocol {
   readonly options: ResolvedTcpOptions;
   readonly blocks = new BlockPool();
   private readonly isn: IsnGenerator;
-  private readonly cookies: SynCookies;
+  readonly cookies: SynCookies;
   private readonly conns: ConnectionTable<TcpConnection>;
   private readonly listeners = new Map<number, TcpListener[]>();
   /** Connections (TIME_WAIT included) per local port. */
@@ -109,6 +111,11 @@ export class Tcp implements L4Protocol {
   /** Connections in the table (any state but CLOSED, TIME_WAIT included). */
   get connections(): number {
     return this.conns.size + this.timeWait.size;
+  }
+
+  /** A segment is being received now (what is queued meanwhile goes out at the burst's end, no wake needed). */
+  get receiving(): boolean {
+    return this.inReceive;
   }
 
   /** True when something is queued to send (pull would return a packet, unless the pool is empty). */
@@ -178,7 +185,7 @@ export class Tcp implements L4Protocol {
     return this.conns.find(local, localPort, remote, remotePort);
   }
 
-  private insert(c: TcpConnection): void {
+  insert(c: TcpConnection): void {
     this.conns.insert(c);
     this.portUse[c.localPort]!++;
   }
@@ -188,10 +195,10 @@ export class Tcp implements L4Protocol {
     if (this.conns.remove(c)) this.portUse[c.localPort]!--;
   }
 
-  removeListener(l: TcpListener): void {
+  removeListener(l: { readonly port: number }): void {
     const list = this.listeners.get(l.port);
     if (!list) return;
-    const i = list.indexOf(l);
+    const i = list.indexOf(l as TcpListener);
     if (i < 0) return;
     list.splice(i, 1);
     if (list.length === 0) this.listeners.delete(l.port);
@@ -242,9 +249,8 @@ export class Tcp implements L4Protocol {
       if (this.timeWait.size > 0) {
         const tw = this.timeWait.find(dst, s.dstPort, src, s.srcPort);
         if (tw >= 0) {
-          if ((s.flags & (TCP_SYN | TCP_ACK | TCP_RST)) === TCP_SYN && this.timeWait.synMayReuse(tw, s, now) && this.findListener(s.dstPort, dst) !== null) {
-            // A new incarnation of the 4-tuple (RFC 6191; Linux's tcp_timewait_state_process):
-            // the record goes only once a listener will take the SYN.
+          const l = (s.flags & (TCP_SYN | TCP_ACK | TCP_RST)) === TCP_SYN ? this.findListener(s.dstPort, dst) : null;
+          if (l !== null && l.takesOverTimeWait(tw, s, now)) {
             this.timeWait.remove(tw);
             counters.timeWaitReused++;
           } else {
@@ -256,7 +262,7 @@ export class Tcp implements L4Protocol {
       }
       const l = this.findListener(s.dstPort, dst);
       if (l !== null) {
-        this.listenArrives(l, s, p, src, dst, now);
+        l.segmentArrives(s, p, src, dst, now);
         return;
       }
       counters.drops.noListener++;
@@ -269,97 +275,6 @@ export class Tcp implements L4Protocol {
     } finally {
       this.inReceive = false;
     }
-  }
-
-  /** RFC 9293 §3.10.7.2, LISTEN. */
-  private listenArrives(l: TcpListener, s: SegmentInfo, p: Packet, src: number, dst: number, now: number): void {
-    const f = s.flags;
-    if ((f & (TCP_SYN | TCP_ACK | TCP_RST)) === TCP_ACK && l.opts.synCookies && l.overflowedWithin(now, COOKIE_VALID) && this.cookieAck(l, s, p, src, dst, now)) return;
-    p.release();
-    if (f & TCP_RST) return;
-    if (f & TCP_ACK) {
-      this.queueReset(dst, src, s.dstPort, s.srcPort, s.ack, 0, TCP_RST);
-      return;
-    }
-    if (!(f & TCP_SYN)) return;
-    if (!l.canTakeSyn()) {
-      if (l.synQueueFull()) {
-        l.noteOverflow(now);
-        if (l.opts.synCookies && this.sendCookie(l, s, src, dst, now)) return;
-      }
-      this.counters.drops.backlogFull++;
-      return;
-    }
-    const c = new TcpConnection(this, dst, s.dstPort, src, s.srcPort, l.opts, true);
-    this.insert(c);
-    l.addEmbryo(c);
-    c.openPassive(s, now);
-  }
-
-  /** A SYN for a listener whose SYN queue is full: a SYN-ACK carrying a cookie, no state kept. False when it cannot be queued. */
-  private sendCookie(l: TcpListener, s: SegmentInfo, src: number, dst: number, now: number): boolean {
-    const env = this.env;
-    const cookie = this.cookies.make(dst, s.dstPort, src, s.srcPort, s.seq, s.mss, now);
-    const mtu = Math.min(env.features.mtu, env.pathMtu(src));
-    const advMss = Math.max(88, Math.min(mtu - 40, l.opts.mss));
-    const window = Math.min(l.opts.recvBuffer, 65535);
-    // With timestamps the client's window scale and SACK-permitted ride in our TSval.
-    const o = l.opts;
-    const ts = o.timestamps && s.tsPresent;
-    const sack = ts && o.sack && s.sackPermitted;
-    const scale = ts && o.windowScaling && s.wscale >= 0;
-    const tsVal = ts ? cookieTsVal(Math.floor(now) + this.tsOffsetFor(dst, src), scale ? s.wscale : -1, sack) : 0;
-    if (!this.cookies.queueSynAck(dst, src, s.dstPort, s.srcPort, cookie, seqAdd(s.seq, 1), advMss, window, ts, tsVal, s.tsVal, sack, scale ? shiftFor(o.recvBufferMax) : -1)) return false;
-    this.counters.syncookiesSent++;
-    if (!this.inReceive) env.wake();
-    return true;
-  }
-
-  /**
-   * An ACK for a listener (no connection) while cookies are in use: a valid cookie in
-   * ack − 1 makes the connection, ESTABLISHED by this very segment, if the accept queue
-   * has room (else the ACK is dropped, as Linux: the client will retransmit). True when
-   * `p` was consumed; false (counted) when it is no cookie of ours: the caller resets.
-   */
-  private cookieAck(l: TcpListener, s: SegmentInfo, p: Packet, src: number, dst: number, now: number): boolean {
-    const clientIsn = seqAdd(s.seq, -1);
-    const iss = seqAdd(s.ack, -1);
-    const mss = this.cookies.check(dst, s.dstPort, src, s.srcPort, clientIsn, iss, now);
-    if (mss === 0) {
-      this.counters.syncookiesFailed++;
-      return false;
-    }
-    if (!l.canAccept()) {
-      this.counters.drops.backlogFull++;
-      p.release();
-      return true;
-    }
-    this.counters.syncookiesRecv++;
-    const syn = new SegmentInfo();
-    syn.srcPort = s.srcPort;
-    syn.dstPort = s.dstPort;
-    syn.seq = clientIsn;
-    syn.flags = TCP_SYN;
-    syn.window = s.window;
-    syn.mss = mss;
-    syn.wscale = -1;
-    if (l.opts.timestamps && s.tsPresent) {
-      // The options the client sent in its SYN, back from our TSval's low bits (echoed in TSecr).
-      const back = cookieTsOptions(s.tsEcr);
-      syn.wscale = back.wscale;
-      syn.sackPermitted = back.sack;
-      syn.tsPresent = true;
-      syn.tsVal = s.tsVal;
-    }
-    const c = new TcpConnection(this, dst, s.dstPort, src, s.srcPort, l.opts, true);
-    this.insert(c);
-    l.adopt(c);
-    c.openFromCookie(syn, iss, now);
-    // Our timestamps go on from the SYN-ACK's (the peer's PAWS wants them not to go back).
-    if (syn.tsPresent) c.tsOffset = (((s.tsEcr | 0x3f) + 1 - Math.floor(now)) >>> 0);
-    c.segmentArrives(s, p, now);
-    if (c.listener === l && !c.inAcceptQueue) l.forget(c);
-    return true;
   }
 
   /** The RST for a segment nobody wants (RFC 9293 §3.10.7.1); never for a RST. */
