@@ -628,7 +628,11 @@ export class TcpConnection implements EventTarget {
 
   // ================================================================ receive
 
-  /** A segment for this connection; `p` is its payload (header trimmed), owned from here on. */
+  /**
+   * A segment for this connection; `p` is its payload (header trimmed), owned from here
+   * on. RFC 9293 §3.10.7.4 for the synchronized states, in its order, each step a call
+   * (SYN_SENT: §3.10.7.3, synSentArrives).
+   */
   segmentArrives(s: SegmentInfo, p: Packet, now: number): void {
     const st = this.state;
     if (st === SYN_SENT) {
@@ -640,196 +644,216 @@ export class TcpConnection implements EventTarget {
       p.release();
       return;
     }
-    const flags = s.flags;
-    const counters = this.tcp.counters;
     this.lastRecv = now;
     this.kaProbes = 0;
-
-    // --- PAWS (RFC 7323 §5.3 R1), before the acceptability test ---
-    this.rxTsEcr = -1;
-    if (this.tsOk && s.tsPresent) {
-      if (!(flags & TCP_RST) && seqLt(s.tsVal, this.tsRecent)) {
-        if (now - this.tsRecentAt > PAWS_IDLE) {
-          // Idle for more than 24 days: TS.Recent is invalid (RFC 7323 §5.5).
-          this.tsRecent = s.tsVal;
-          this.tsRecentAt = now;
-        } else {
-          // Data is answered at once (its ACK may be what the sender waits for, as Linux); the rest at a limited rate.
-          if (p.length > 0) this.ackNow();
-          else this.outOfWindowAck(now);
-          p.release();
-          counters.pawsDrops++;
-          return;
-        }
-      }
-      this.rxTsEcr = s.tsEcr;
-    }
-
-    // --- 1. acceptability (RFC 9293 §3.10.7.4, first check) ---
-    const segLen = p.length + (flags & TCP_SYN ? 1 : 0) + (flags & TCP_FIN ? 1 : 0);
-    let rcvWnd = seqSub(this.rcvAdv, this.rcvNxt);
-    if (rcvWnd < 0) rcvWnd = 0;
-    let seq = s.seq;
-    let ok: boolean;
-    if (segLen === 0) {
-      ok = rcvWnd === 0 ? seq === this.rcvNxt : seqGeq(seq, this.rcvNxt) && seqLt(seq, seqAdd(this.rcvNxt, rcvWnd));
-    } else if (rcvWnd === 0) {
-      ok = false;
-    } else {
-      const end = seqAdd(seq, segLen - 1);
-      ok =
-        (seqGeq(seq, this.rcvNxt) && seqLt(seq, seqAdd(this.rcvNxt, rcvWnd))) ||
-        (seqGeq(end, this.rcvNxt) && seqLt(end, seqAdd(this.rcvNxt, rcvWnd)));
-    }
-    if (!ok) {
-      const old = p.length > 0 && seqLeq(seqAdd(seq, p.length), this.rcvNxt);
-      // RFC 2883: data we already had is reported back (a D-SACK), so the sender can tell a needless retransmission.
-      if (old && this.sackOk) this.noteDsack(seq, seqAdd(seq, p.length));
-      p.release();
-      if (flags & TCP_RST) return;
-      if (st === SYN_RECEIVED && flags & TCP_SYN && seq === this.irs) {
-        // Our SYN-ACK was lost (the peer's SYN again), or simultaneous open (its SYN-ACK).
-        if (flags & TCP_ACK && seqGt(s.ack, this.sndUna) && seqLeq(s.ack, this.sndMax)) {
-          this.sndUna = s.ack;
-          if (seqLt(this.sndNxt, this.sndUna)) this.sndNxt = this.sndUna;
-          this.sndWnd = s.window;
-          this.sndWl1 = seq;
-          this.sndWl2 = s.ack;
-          this.establish(now);
-          this.ackNow();
-        } else {
-          this.synPending = true;
-          this.sndNxt = this.iss;
-          this.tcp.markReady(this, false);
-        }
-        return;
-      }
-      // An unacceptable segment that does not start past rcvNxt (an old duplicate, or data
-      // against our zero window) may still carry news in its ACK field (RFC 9293 §3.10.7.4:
-      // "special allowance should be made to accept valid ACKs"): after a timeout both ends
-      // resend old data, and ignoring those ACKs would stall both.
-      if (flags & TCP_ACK && !(flags & TCP_SYN) && st !== SYN_RECEIVED && seqLeq(seq, this.rcvNxt) && seqGeq(s.ack, this.sndUna) && seqLeq(s.ack, this.sndMax)) {
-        if (seqGt(s.ack, this.sndUna)) {
-          this.newAck(s.ack, now);
-          if (this.state === CLOSED) return;
-        }
-        if (seq === this.rcvNxt && (seqLt(this.sndWl1, seq) || (this.sndWl1 === seq && seqLeq(this.sndWl2, s.ack)))) {
-          const wnd = s.window << this.sndScale;
-          const opened = wnd > this.sndWnd;
-          this.sndWnd = wnd;
-          if (wnd > this.maxSndWnd) this.maxSndWnd = wnd;
-          this.sndWl1 = seq;
-          this.sndWl2 = s.ack;
-          if (opened) this.windowOpened();
-        }
-      }
-      // Zero-window and keepalive probes (one below rcvNxt, or at it against a zero
-      // window) are expected, and old data is answered at once (with its D-SACK): the
-      // sender waits for those ACKs. Anything else is counted, and answered at a limited rate.
-      const probe = segLen <= 1 && (seq === seqAdd(this.rcvNxt, -1) || (rcvWnd === 0 && seq === this.rcvNxt));
-      if (!probe) counters.drops.outOfWindow++;
-      if (probe || old) this.ackNow();
-      else this.outOfWindowAck(now);
+    if (this.pawsRejects(s, p, now)) return;
+    const segLen = p.length + (s.flags & TCP_SYN ? 1 : 0) + (s.flags & TCP_FIN ? 1 : 0);
+    // First: sequence number (acceptability).
+    if (!this.acceptable(s.seq, segLen)) {
+      this.unacceptable(s, p, segLen, now);
       return;
     }
+    this.noteTimestamps(s, p, now);
+    const flags = this.trimToWindow(s, p);
+    const seq = seqLt(s.seq, this.rcvNxt) ? this.rcvNxt : s.seq;
+    // Second: RST. Fourth: SYN (the third, security, has nothing to check here).
+    if (flags & (TCP_RST | TCP_SYN)) {
+      p.release();
+      if (flags & TCP_RST) this.rstArrives(s, now);
+      else this.challengeAck(now); // RFC 5961 §4
+      return;
+    }
+    // Fifth: ACK (a segment without one is dropped).
+    if (!(flags & TCP_ACK) || !this.ackArrives(s, p.length, flags, now)) {
+      p.release();
+      return;
+    }
+    // Sixth (URG: not supported, as RFC 9293 allows) and seventh: the text.
+    const fin = this.dataArrives(s, seq, p, flags & TCP_FIN, now);
+    // Eighth: FIN.
+    if (fin && this.state !== CLOSED) this.finArrives(now);
+  }
 
-    // RFC 7323 §4.3: TS.Recent from an acceptable segment that covers Last.ACK.sent.
-    if (this.tsOk && s.tsPresent && seqLeq(seq, this.lastAckSent) && seqGeq(s.tsVal, this.tsRecent)) {
+  /** PAWS (RFC 7323 §5.3 R1), before the acceptability test: true when `p` was dropped as old. */
+  private pawsRejects(s: SegmentInfo, p: Packet, now: number): boolean {
+    this.rxTsEcr = -1;
+    if (!this.tsOk || !s.tsPresent) return false;
+    if (!(s.flags & TCP_RST) && seqLt(s.tsVal, this.tsRecent)) {
+      if (now - this.tsRecentAt > PAWS_IDLE) {
+        // Idle for more than 24 days: TS.Recent is invalid (RFC 7323 §5.5).
+        this.tsRecent = s.tsVal;
+        this.tsRecentAt = now;
+      } else {
+        // Data is answered at once (its ACK may be what the sender waits for, as Linux); the rest at a limited rate.
+        if (p.length > 0) this.ackNow();
+        else this.outOfWindowAck(now);
+        p.release();
+        this.tcp.counters.pawsDrops++;
+        return true;
+      }
+    }
+    this.rxTsEcr = s.tsEcr;
+    return false;
+  }
+
+  /** The window we offer now (RCV.WND: to the edge we last announced). */
+  private get rcvWnd(): number {
+    const w = seqSub(this.rcvAdv, this.rcvNxt);
+    return w < 0 ? 0 : w;
+  }
+
+  /** RFC 9293 §3.10.7.4's first check: does a segment of `segLen` at `seq` fall in the window? */
+  private acceptable(seq: number, segLen: number): boolean {
+    const rcvNxt = this.rcvNxt;
+    const wnd = this.rcvWnd;
+    if (segLen === 0) return wnd === 0 ? seq === rcvNxt : seqGeq(seq, rcvNxt) && seqLt(seq, seqAdd(rcvNxt, wnd));
+    if (wnd === 0) return false;
+    const right = seqAdd(rcvNxt, wnd);
+    const end = seqAdd(seq, segLen - 1);
+    return (seqGeq(seq, rcvNxt) && seqLt(seq, right)) || (seqGeq(end, rcvNxt) && seqLt(end, right));
+  }
+
+  /**
+   * A segment outside the window: dropped, and answered with an ACK (unless it is a RST),
+   * with the allowances RFC 9293 makes: a lost SYN-ACK, valid ACKs on old segments.
+   */
+  private unacceptable(s: SegmentInfo, p: Packet, segLen: number, now: number): void {
+    const flags = s.flags;
+    const seq = s.seq;
+    const old = p.length > 0 && seqLeq(seqAdd(seq, p.length), this.rcvNxt);
+    // RFC 2883: data we already had is reported back (a D-SACK), so the sender can tell a needless retransmission.
+    if (old && this.sackOk) this.noteDsack(seq, seqAdd(seq, p.length));
+    p.release();
+    if (flags & TCP_RST) return;
+    if (this.state === SYN_RECEIVED && flags & TCP_SYN && seq === this.irs) {
+      this.synAgain(s, now);
+      return;
+    }
+    // An unacceptable segment that does not start past rcvNxt (an old duplicate, or data
+    // against our zero window) may still carry news in its ACK field (RFC 9293 §3.10.7.4:
+    // "special allowance should be made to accept valid ACKs"): after a timeout both ends
+    // resend old data, and ignoring those ACKs would stall both.
+    if (flags & TCP_ACK && !(flags & TCP_SYN) && this.state !== SYN_RECEIVED && seqLeq(seq, this.rcvNxt) && seqGeq(s.ack, this.sndUna) && seqLeq(s.ack, this.sndMax)) {
+      if (seqGt(s.ack, this.sndUna)) {
+        this.newAck(s.ack, now);
+        if (this.state === CLOSED) return;
+      }
+      if (seq === this.rcvNxt) this.updateSendWindow(s);
+    }
+    // Zero-window and keepalive probes (one below rcvNxt, or at it against a zero
+    // window) are expected, and old data is answered at once (with its D-SACK): the
+    // sender waits for those ACKs. Anything else is counted, and answered at a limited rate.
+    const probe = segLen <= 1 && (seq === seqAdd(this.rcvNxt, -1) || (this.rcvWnd === 0 && seq === this.rcvNxt));
+    if (!probe) this.tcp.counters.drops.outOfWindow++;
+    if (probe || old) this.ackNow();
+    else this.outOfWindowAck(now);
+  }
+
+  /** In SYN_RECEIVED, the peer's SYN again: our SYN-ACK was lost, or a simultaneous open (its SYN-ACK). */
+  private synAgain(s: SegmentInfo, now: number): void {
+    if (s.flags & TCP_ACK && seqGt(s.ack, this.sndUna) && seqLeq(s.ack, this.sndMax)) {
+      this.sndUna = s.ack;
+      if (seqLt(this.sndNxt, this.sndUna)) this.sndNxt = this.sndUna;
+      this.sndWnd = s.window;
+      this.sndWl1 = s.seq;
+      this.sndWl2 = s.ack;
+      this.establish(now);
+      this.ackNow();
+    } else {
+      this.synPending = true;
+      this.sndNxt = this.iss;
+      this.tcp.markReady(this, false);
+    }
+  }
+
+  /** An acceptable segment's timestamp: TS.Recent (RFC 7323 §4.3), and the receiver's RTT for autotuning. */
+  private noteTimestamps(s: SegmentInfo, p: Packet, now: number): void {
+    // TS.Recent from an acceptable segment that covers Last.ACK.sent.
+    if (this.tsOk && s.tsPresent && seqLeq(s.seq, this.lastAckSent) && seqGeq(s.tsVal, this.tsRecent)) {
       this.tsRecent = s.tsVal;
       this.tsRecentAt = now;
     }
-    // The receiver's RTT for autotuning (Linux's tcp_rcv_rtt_measure_ts): full-sized data echoing our TSval.
+    // Linux's tcp_rcv_rtt_measure_ts: full-sized data echoing our TSval.
     if (p.length >= this.rcvMss && this.rxTsEcr > 0 && this.rcvBuf < this.rcvBufMax) this.rcvTuner.sampleRtt((this.tsNow(now) - this.rxTsEcr) | 0, this.opts.maxRto);
+  }
 
-    // --- trim to the window ---
-    let syn = flags & TCP_SYN;
-    let fin = flags & TCP_FIN;
+  /**
+   * Trims an acceptable segment to the window: what lies before RCV.NXT (reported as a
+   * D-SACK) and past the right edge. Returns its flags without a SYN or FIN that was
+   * trimmed away.
+   */
+  private trimToWindow(s: SegmentInfo, p: Packet): number {
+    let flags = s.flags;
+    let seq = s.seq;
     if (seqLt(seq, this.rcvNxt)) {
       let d = seqSub(this.rcvNxt, seq);
-      if (syn) {
-        syn = 0;
+      if (flags & TCP_SYN) {
+        flags &= ~TCP_SYN;
         d--;
       }
       if (d > 0 && p.length > 0 && this.sackOk) this.noteDsack(seqAdd(this.rcvNxt, -(d < p.length ? d : p.length)), this.rcvNxt);
       if (d >= p.length) {
-        if (d > p.length) fin = 0;
+        if (d > p.length) flags &= ~TCP_FIN;
         p.trimFront(p.length);
       } else {
         p.trimFront(d);
       }
       seq = this.rcvNxt;
     }
-    const over = seqSub(seqAdd(seq, p.length), seqAdd(this.rcvNxt, rcvWnd));
+    const over = seqSub(seqAdd(seq, p.length), seqAdd(this.rcvNxt, this.rcvWnd));
     if (over > 0) {
       p.trimBack(over);
-      fin = 0;
+      flags &= ~TCP_FIN;
     }
+    return flags;
+  }
 
-    // --- 2. RST (RFC 5961 §3: exact match resets, in-window gets a challenge ACK) ---
-    if (flags & TCP_RST) {
-      p.release();
-      if (s.seq !== this.rcvNxt) {
-        this.challengeAck(now);
-        return;
-      }
-      counters.resetsReceived++;
-      if (st === SYN_RECEIVED) {
-        this.destroy(this.passive ? null : tcpError('ECONNREFUSED'));
-      } else if (st === ESTABLISHED || st === FIN_WAIT_1 || st === FIN_WAIT_2 || st === CLOSE_WAIT) {
-        this.destroy(tcpError('ECONNRESET'));
-      } else {
-        this.destroy(null);
-      }
-      return;
-    }
-
-    // --- 4. SYN in a synchronized state: challenge ACK (RFC 5961 §4) ---
-    if (syn) {
-      p.release();
+  /** A RST in the window (RFC 5961 §3): an exact match resets, any other gets a challenge ACK. */
+  private rstArrives(s: SegmentInfo, now: number): void {
+    if (s.seq !== this.rcvNxt) {
       this.challengeAck(now);
       return;
     }
+    this.tcp.counters.resetsReceived++;
+    const st = this.state;
+    if (st === SYN_RECEIVED) this.destroy(this.passive ? null : tcpError('ECONNREFUSED'));
+    else if (st === ESTABLISHED || st === FIN_WAIT_1 || st === FIN_WAIT_2 || st === CLOSE_WAIT) this.destroy(tcpError('ECONNRESET'));
+    else this.destroy(null);
+  }
 
-    // --- 5. ACK ---
-    if (!(flags & TCP_ACK)) {
-      p.release();
-      return;
-    }
+  /**
+   * The fifth check, the ACK field (`flags`: the segment's, trimmed): the handshake's
+   * last step in SYN_RECEIVED, then what it acknowledges, SACK and loss detection, the
+   * send window. False when the segment goes no further (dropped, or the connection closed).
+   */
+  private ackArrives(s: SegmentInfo, len: number, flags: number, now: number): boolean {
     const ack = s.ack;
+    const counters = this.tcp.counters;
+    const st = this.state;
     if (st === SYN_RECEIVED) {
-      if (seqGt(ack, this.sndUna) && seqLeq(ack, this.sndMax)) {
-        this.sndWnd = s.window << this.sndScale;
-        this.sndWl1 = s.seq;
-        this.sndWl2 = ack;
-        this.establish(now);
-        if (this.state !== ESTABLISHED) {
-          p.release();
-          return;
-        }
-      } else {
-        p.release();
+      if (!(seqGt(ack, this.sndUna) && seqLeq(ack, this.sndMax))) {
         counters.drops.badAck++;
         this.tcp.queueReset(this.localAddress, this.remoteAddress, this.localPort, this.remotePort, ack, 0, TCP_RST);
-        return;
+        return false;
       }
+      this.sndWnd = s.window << this.sndScale;
+      this.sndWl1 = s.seq;
+      this.sndWl2 = ack;
+      this.establish(now);
+      if (this.state !== ESTABLISHED) return false;
     }
     // RFC 5961 §5: an ACK for data not yet sent, or older than one window before SND.UNA,
     // is answered with an ACK and dropped.
     if (seqGt(ack, this.sndMax) || seqLt(ack, seqAdd(this.sndUna, -this.maxSndWnd - 1))) {
-      p.release();
       counters.drops.badAck++;
       this.ackNow();
-      return;
+      return false;
     }
-    const wnd = s.window << this.sndScale;
     if (this.sackOk && (s.sackCount > 0 || s.sackMalformed)) this.takeSack(s, ack);
     if (seqGt(ack, this.sndUna)) {
       this.newAck(ack, now);
-      if (this.state === CLOSED) {
-        p.release();
-        return;
-      }
-    } else if (ack === this.sndUna && p.length === 0 && !fin && wnd === this.sndWnd && this.sndMax !== this.sndUna) {
+      if (this.state === CLOSED) return false;
+    } else if (ack === this.sndUna && len === 0 && !(flags & TCP_FIN) && s.window << this.sndScale === this.sndWnd && this.sndMax !== this.sndUna) {
       this.dupAck();
     }
     // RFC 6675 §5: SACK information alone can show SND.UNA lost (ACKs that carry data or
@@ -838,82 +862,101 @@ export class TcpConnection implements EventTarget {
       this.rackDetect(now);
       if (!this.inRecovery && seqGeq(this.sndUna, this.recover) && seqGt(this.sb.lostBoundary(this.sndUna, this.sndMss), this.sndUna)) this.enterSackRecovery(now);
     }
-    if (seqLt(this.sndWl1, s.seq) || (this.sndWl1 === s.seq && seqLeq(this.sndWl2, ack))) {
-      const opened = wnd > this.sndWnd;
-      this.sndWnd = wnd;
-      if (wnd > this.maxSndWnd) this.maxSndWnd = wnd;
-      this.sndWl1 = s.seq;
-      this.sndWl2 = ack;
-      if (opened) this.windowOpened();
-    }
+    this.updateSendWindow(s);
+    return true;
+  }
 
-    // --- 6-7. data ---
-    const cur = this.state;
-    if (p.length > 0 && this.userClosed && (cur === FIN_WAIT_1 || cur === FIN_WAIT_2)) {
-      // New data after close(): nobody will read it. RFC 1122 §4.2.2.13: send a RST to
-      // show that data was lost (Linux: TCPAbortOnData).
-      p.release();
-      counters.abortOnData++;
-      // seq = the segment's ACK (checked above to be at most SND.MAX): what the peer
-      // expects, as Linux's tcp_v4_send_reset does; SND.NXT may have gone back after a timeout.
-      this.tcp.queueReset(this.localAddress, this.remoteAddress, this.localPort, this.remotePort, s.ack, 0, TCP_RST);
-      this.destroy(null);
-      return;
-    }
-    if (p.length > 0) {
-      if (cur === ESTABLISHED || cur === FIN_WAIT_1 || cur === FIN_WAIT_2) {
-        if (seq === this.rcvNxt) {
-          const n = p.length;
-          if (n > this.rcvMss) this.rcvMss = n > this.advMss ? this.advMss : n;
-          const q = this.admit(p, seq);
-          if (q === null) {
-            // No memory for it: the peer sends it again; our ACK says where we are.
-            this.ackNow();
-            return;
-          }
-          p = q;
-          counters.bytesIn += n;
-          this.rcvNxt = seqAdd(this.rcvNxt, n);
-          this.rq.push(p);
-          if (!this.ooo.empty) {
-            this.rcvNxt = this.ooo.drain(this.rcvNxt, this.rq);
-            if (this.ooo.finEnd >= 0 && seqAdd(this.rcvNxt, 1) === this.ooo.finEnd) fin = TCP_FIN;
-            if (this.ooo.empty) this.ooo.finEnd = -1;
-            this.ackNow(); // filled a gap
-          } else {
-            this.rcvUnacked += n;
-            if (this.opts.delayedAck === 0 || this.rcvUnacked >= 2 * this.rcvMss) this.ackNow();
-            else if (!this.ackPending && !this.delackTimer.armed) this.tcp.env.timers.arm(this.delackTimer, now + this.opts.delayedAck);
-          }
-          this.tcp.queueEvent(this, EV_READABLE);
-        } else {
-          // Out of order: hold it, ACK at once: one duplicate ACK per segment, even when a
-          // burst brings several (the sender counts them for fast retransmit).
-          const end = seqAdd(seq, p.length);
-          const q = this.admit(p, seq);
-          if (q === null) fin = 0;
-          else if (this.ooo.insert(seq, q) === OOO_FULL) counters.drops.oooQueueFull++;
-          else if (fin) this.ooo.finEnd = seqAdd(end, 1);
-          if (this.sackOk && this.ooo.rangeAround(seq)) this.sackReport.noteBlock(this.ooo.rangeStart, this.ooo.rangeEnd);
-          fin = 0;
-          if (this.dupAcksOwed < 8) this.dupAcksOwed++;
-          this.ackNow();
-        }
-      } else {
-        p.release();
-      }
-    } else {
+  /** SND.WND from a segment newer than the last that set it (RFC 9293 §3.10.7.4, SND.WL1/WL2). */
+  private updateSendWindow(s: SegmentInfo): void {
+    if (!(seqLt(this.sndWl1, s.seq) || (this.sndWl1 === s.seq && seqLeq(this.sndWl2, s.ack)))) return;
+    const wnd = s.window << this.sndScale;
+    const opened = wnd > this.sndWnd;
+    this.sndWnd = wnd;
+    if (wnd > this.maxSndWnd) this.maxSndWnd = wnd;
+    this.sndWl1 = s.seq;
+    this.sndWl2 = s.ack;
+    if (opened) this.windowOpened();
+  }
+
+  /**
+   * The seventh check, the text: data at `seq` (trimmed to the window) goes to the
+   * application's queue when it is next, or is held out of order (and answered with a
+   * duplicate ACK at once). Returns the FIN to process now: `fin`, or one that was held
+   * past a gap just filled, or 0.
+   */
+  private dataArrives(s: SegmentInfo, seq: number, p: Packet, fin: number, now: number): number {
+    const st = this.state;
+    const receiving = st === ESTABLISHED || st === FIN_WAIT_1 || st === FIN_WAIT_2;
+    if (p.length === 0) {
       p.release();
       if (fin && seq !== this.rcvNxt) {
         // A bare FIN past a gap: remember it.
-        if (cur === ESTABLISHED || cur === FIN_WAIT_1 || cur === FIN_WAIT_2) this.ooo.finEnd = seqAdd(seq, 1);
-        fin = 0;
+        if (receiving) this.ooo.finEnd = seqAdd(seq, 1);
         this.ackNow();
+        return 0;
       }
+      return fin;
     }
+    if (this.userClosed && (st === FIN_WAIT_1 || st === FIN_WAIT_2)) {
+      // New data after close(): nobody will read it. RFC 1122 §4.2.2.13: send a RST to
+      // show that data was lost (Linux: TCPAbortOnData). Its seq is the segment's ACK
+      // (at most SND.MAX): what the peer expects, as Linux's tcp_v4_send_reset does.
+      p.release();
+      this.tcp.counters.abortOnData++;
+      this.tcp.queueReset(this.localAddress, this.remoteAddress, this.localPort, this.remotePort, s.ack, 0, TCP_RST);
+      this.destroy(null);
+      return 0;
+    }
+    if (!receiving) {
+      p.release();
+      return fin;
+    }
+    return seq === this.rcvNxt ? this.inOrder(p, fin, now) : this.outOfOrder(seq, p, fin);
+  }
 
-    // --- 8. FIN ---
-    if (fin && this.state !== CLOSED) this.finArrives(now);
+  /** The next data: to the application's queue (and what it makes in order from the out-of-order queue). */
+  private inOrder(p: Packet, fin: number, now: number): number {
+    const n = p.length;
+    if (n > this.rcvMss) this.rcvMss = n > this.advMss ? this.advMss : n;
+    const q = this.admit(p, this.rcvNxt);
+    if (q === null) {
+      // No memory for it: the peer sends it again; our ACK says where we are.
+      this.ackNow();
+      return 0;
+    }
+    this.tcp.counters.bytesIn += n;
+    this.rcvNxt = seqAdd(this.rcvNxt, n);
+    this.rq.push(q);
+    if (!this.ooo.empty) {
+      this.rcvNxt = this.ooo.drain(this.rcvNxt, this.rq);
+      if (this.ooo.finEnd >= 0 && seqAdd(this.rcvNxt, 1) === this.ooo.finEnd) fin = TCP_FIN;
+      if (this.ooo.empty) this.ooo.finEnd = -1;
+      this.ackNow(); // filled a gap
+    } else {
+      this.rcvUnacked += n;
+      if (this.opts.delayedAck === 0 || this.rcvUnacked >= 2 * this.rcvMss) this.ackNow();
+      else if (!this.ackPending && !this.delackTimer.armed) this.tcp.env.timers.arm(this.delackTimer, now + this.opts.delayedAck);
+    }
+    this.tcp.queueEvent(this, EV_READABLE);
+    return fin;
+  }
+
+  /**
+   * Data past a gap: held (RFC 9293 §3.10.7.4 allows it), reported in SACK blocks, and
+   * answered at once: one duplicate ACK per segment, even when a burst brings several
+   * (the sender counts them for fast retransmit). Its FIN waits with it.
+   */
+  private outOfOrder(seq: number, p: Packet, fin: number): number {
+    const end = seqAdd(seq, p.length);
+    const q = this.admit(p, seq);
+    if (q !== null) {
+      if (this.ooo.insert(seq, q) === OOO_FULL) this.tcp.counters.drops.oooQueueFull++;
+      else if (fin) this.ooo.finEnd = seqAdd(end, 1);
+    }
+    if (this.sackOk && this.ooo.rangeAround(seq)) this.sackReport.noteBlock(this.ooo.rangeStart, this.ooo.rangeEnd);
+    if (this.dupAcksOwed < 8) this.dupAcksOwed++;
+    this.ackNow();
+    return 0;
   }
 
   private synSentArrives(s: SegmentInfo, now: number): void {
