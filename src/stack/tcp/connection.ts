@@ -43,9 +43,17 @@ const MIN_MSS = 88;
 /** Bytes a timestamp option takes in every segment (NOP, NOP, kind 8, length 10). */
 const TS_LEN = 12;
 
-const LONG_NONE = 0;
-const LONG_KEEPALIVE = 1;
-const LONG_FIN_WAIT_2 = 2;
+/**
+ * What the retransmission timer is armed for: the RTO (the SYN's, in the SYN states), the
+ * persist timer against a zero window (RFC 9293 §3.8.6.1), or a tail loss probe (RFC 8985 §7).
+ */
+const RTX_RTO = 0;
+const RTX_PERSIST = 1;
+const RTX_PROBE = 2;
+/** What the idle timer is armed for: nothing, keepalive (RFC 1122 §4.2.3.6), or the FIN_WAIT_2 timeout. */
+const IDLE_NONE = 0;
+const IDLE_KEEPALIVE = 1;
+const IDLE_FIN_WAIT_2 = 2;
 
 /** The window scale that lets a receive buffer of `buffer` bytes be offered (RFC 7323 §2.3, at most 14). */
 export function shiftFor(buffer: number): number {
@@ -136,8 +144,6 @@ export class TcpConnection implements EventTarget {
   /** Loss detection by time (RFC 8985), for connections with SACK; its timer is made when first needed. */
   private readonly rack = new Rack();
   private reoTimer: Timer | null = null;
-  /** The retransmission timer is set for a tail loss probe (RFC 8985 §7), not the RTO. */
-  private probeArmed = false;
   /** A probe is due (output sends it), or out and not yet answered (up to `tlpEnd`). */
   private tlpPending = false;
   private tlpOut = false;
@@ -189,14 +195,16 @@ export class TcpConnection implements EventTarget {
   private dupAcks = 0;
   private inRecovery = false;
   private recover = 0;
-  private persistMode = false;
   private persistBackoff = 0;
 
   // --- timers (one object each, re-armed) ---
+  /** The retransmission timer, and what it is armed for (RTX_*). */
   private readonly rtxTimer: Timer;
+  private rtxKind = RTX_RTO;
   private readonly delackTimer: Timer;
-  private readonly longTimer: Timer;
-  private longMode = LONG_NONE;
+  /** The idle timer (keepalive or the FIN_WAIT_2 timeout), and which (IDLE_*). */
+  private readonly idleTimer: Timer;
+  private idleKind = IDLE_NONE;
   /** The TIME_WAIT record that took over (slot and generation in tcp.timeWait), or -1. */
   private twSlot = -1;
   private twGen = 0;
@@ -253,7 +261,7 @@ export class TcpConnection implements EventTarget {
     const timers = env.timers;
     this.rtxTimer = timers.create((now) => this.onRtxTimer(now));
     this.delackTimer = timers.create(() => this.onDelackTimer());
-    this.longTimer = timers.create((now) => this.onLongTimer(now));
+    this.idleTimer = timers.create((now) => this.onIdleTimer(now));
   }
 
   private initialWindow(mss: number): number {
@@ -475,7 +483,7 @@ export class TcpConnection implements EventTarget {
       return;
     }
     this.queueFin();
-    if (this.state === FIN_WAIT_2) this.armLong(LONG_FIN_WAIT_2, this.tcp.env.clock.now() + this.opts.finWait2Timeout);
+    if (this.state === FIN_WAIT_2) this.armIdle(IDLE_FIN_WAIT_2, this.tcp.env.clock.now() + this.opts.finWait2Timeout);
   }
 
   /** Abortive close: RST (in a synchronized state) and all state dropped; onClose() without error. */
@@ -510,10 +518,10 @@ export class TcpConnection implements EventTarget {
     if (on) {
       if (this.state === ESTABLISHED || this.state === CLOSE_WAIT) {
         this.lastRecv = this.tcp.env.clock.now();
-        this.armLong(LONG_KEEPALIVE, this.lastRecv + this.kaIdle);
+        this.armIdle(IDLE_KEEPALIVE, this.lastRecv + this.kaIdle);
       }
-    } else if (this.longMode === LONG_KEEPALIVE) {
-      this.cancelLong();
+    } else if (this.idleKind === IDLE_KEEPALIVE) {
+      this.cancelIdle();
     }
   }
 
@@ -1039,7 +1047,7 @@ export class TcpConnection implements EventTarget {
   }
 
   private afterEstablished(now: number): void {
-    if (this.keepAlive) this.armLong(LONG_KEEPALIVE, now + this.kaIdle);
+    if (this.keepAlive) this.armIdle(IDLE_KEEPALIVE, now + this.kaIdle);
   }
 
   private newAck(ack: number, now: number): void {
@@ -1101,7 +1109,7 @@ export class TcpConnection implements EventTarget {
     }
     if (this.tlpOut && seqGeq(ack, this.tlpEnd)) this.tlpOut = false;
     if (this.sndUna === this.sndMax) {
-      if (!this.persistMode) this.tcp.env.timers.cancel(this.rtxTimer);
+      if (this.rtxKind !== RTX_PERSIST) this.tcp.env.timers.cancel(this.rtxTimer);
     } else {
       this.armRetransmit(now, true);
     }
@@ -1116,7 +1124,7 @@ export class TcpConnection implements EventTarget {
       const st = this.state;
       if (st === FIN_WAIT_1) {
         this.setState(FIN_WAIT_2);
-        if (this.userClosed) this.armLong(LONG_FIN_WAIT_2, now + this.opts.finWait2Timeout);
+        if (this.userClosed) this.armIdle(IDLE_FIN_WAIT_2, now + this.opts.finWait2Timeout);
       } else if (st === CLOSING) {
         this.enterTimeWait(now);
         return;
@@ -1269,8 +1277,8 @@ export class TcpConnection implements EventTarget {
 
   private windowOpened(): void {
     if (this.sndWnd === 0) return;
-    if (this.persistMode) {
-      this.persistMode = false;
+    if (this.rtxKind === RTX_PERSIST) {
+      this.rtxKind = RTX_RTO;
       this.tcp.env.timers.cancel(this.rtxTimer);
     }
     this.tcp.markReady(this, false);
@@ -1349,8 +1357,8 @@ export class TcpConnection implements EventTarget {
     timers.cancel(this.rtxTimer);
     timers.cancel(this.delackTimer);
     if (this.reoTimer !== null) timers.cancel(this.reoTimer);
-    this.cancelLong();
-    this.persistMode = false;
+    this.cancelIdle();
+    this.rtxKind = RTX_RTO;
     this.sbuf.clear();
     this.ooo.clear();
     if (!this.closeDelivered) tcp.queueEvent(this, EV_CLOSE);
@@ -1538,7 +1546,7 @@ export class TcpConnection implements EventTarget {
         }
         this.sndNxt = seqAdd(this.iss, 1);
         this.sndMax = this.sndNxt;
-        if (!this.rtxTimer.armed) this.tcp.env.timers.arm(this.rtxTimer, now + this.rtt.rto);
+        if (!this.rtxTimer.armed) this.armRto(now);
         return p;
       }
     }
@@ -1611,9 +1619,7 @@ export class TcpConnection implements EventTarget {
       if (seqLt(this.highRxt, after)) this.highRxt = after;
     }
     if (seqLt(this.sndNxt, after)) this.sndNxt = after;
-    this.probeArmed = false;
-    this.tcp.env.timers.arm(this.rtxTimer, now + this.rtt.rto);
-    this.persistMode = false;
+    this.armRto(now);
     return p;
   }
 
@@ -1649,7 +1655,7 @@ export class TcpConnection implements EventTarget {
     c.sackRetransmittedBytes += len;
     this.highRxt = seqAdd(end, fin ? 1 : 0);
     if (this.timing && seqLt(s, this.rttSeq)) this.timing = false;
-    if (!this.rtxTimer.armed) this.tcp.env.timers.arm(this.rtxTimer, now + this.rtt.rto);
+    if (!this.rtxTimer.armed) this.armRto(now);
     return p;
   }
 
@@ -1713,18 +1719,16 @@ export class TcpConnection implements EventTarget {
         if (seqGt(after, this.sndMax)) {
           this.sndMax = after;
           this.armRetransmit(now, false);
-        } else if (!this.rtxTimer.armed || this.persistMode) {
-          this.persistMode = false;
-          this.probeArmed = false;
-          this.tcp.env.timers.arm(this.rtxTimer, now + this.rtt.rto);
+        } else if (!this.rtxTimer.armed || this.rtxKind === RTX_PERSIST) {
+          this.armRto(now);
         }
         // Still more the window allows? Stay on the ready list.
         if (!last) this.tcp.markReady(this, false);
         return p;
       }
       // Nothing in flight and the window is the obstacle: the persist timer (RFC 9293 §3.8.6.1).
-      if (flight === 0 && this.sndMax === this.sndUna && avail < Math.min(unsent, mss) && !this.persistMode) {
-        this.persistMode = true;
+      if (flight === 0 && this.sndMax === this.sndUna && avail < Math.min(unsent, mss) && this.rtxKind !== RTX_PERSIST) {
+        this.rtxKind = RTX_PERSIST;
         this.persistBackoff = 0;
         this.tcp.env.timers.arm(this.rtxTimer, now + this.persistInterval());
       }
@@ -1736,10 +1740,7 @@ export class TcpConnection implements EventTarget {
       if (seqLt(this.sndNxt, this.sndMax)) this.tcp.counters.retransmittedSegments++;
       this.sndNxt = seqAdd(this.finSeq, 1);
       if (seqGt(this.sndNxt, this.sndMax)) this.sndMax = this.sndNxt;
-      if (!this.rtxTimer.armed || this.persistMode) {
-        this.persistMode = false;
-        this.tcp.env.timers.arm(this.rtxTimer, now + this.rtt.rto);
-      }
+      if (!this.rtxTimer.armed || this.rtxKind === RTX_PERSIST) this.armRto(now);
       return p;
     }
     return null;
@@ -1752,10 +1753,7 @@ export class TcpConnection implements EventTarget {
    */
   private armRetransmit(now: number, restart: boolean): void {
     const timers = this.tcp.env.timers;
-    if (this.persistMode) {
-      this.persistMode = false;
-      restart = true;
-    }
+    if (this.rtxKind === RTX_PERSIST) restart = true;
     const st = this.state;
     if (this.sackOk && !this.inRecovery && !this.tlpOut && this.rtt.samples && (st === ESTABLISHED || st === CLOSE_WAIT)) {
       // PTO = 2·SRTT; with one segment out, room for the peer's delayed ACK; at least
@@ -1765,14 +1763,17 @@ export class TcpConnection implements EventTarget {
       if (seqSub(this.sndMax, this.sndUna) <= this.sndMss && pto < 1.5 * srtt + WC_DEL_ACK_MS) pto = 1.5 * srtt + WC_DEL_ACK_MS;
       if (pto < TLP_MIN_MS) pto = TLP_MIN_MS;
       const rto = this.rtt.rto;
-      this.probeArmed = true;
+      this.rtxKind = RTX_PROBE;
       timers.arm(this.rtxTimer, now + (pto < rto ? pto : rto));
       return;
     }
-    if (restart || this.probeArmed || !this.rtxTimer.armed) {
-      this.probeArmed = false;
-      timers.arm(this.rtxTimer, now + this.rtt.rto);
-    }
+    if (restart || this.rtxKind === RTX_PROBE || !this.rtxTimer.armed) this.armRto(now);
+  }
+
+  /** The retransmission timer, for the RTO from now. */
+  private armRto(now: number): void {
+    this.rtxKind = RTX_RTO;
+    this.tcp.env.timers.arm(this.rtxTimer, now + this.rtt.rto);
   }
 
   /**
@@ -2004,9 +2005,9 @@ export class TcpConnection implements EventTarget {
     timers.cancel(this.rtxTimer);
     timers.cancel(this.delackTimer);
     if (this.reoTimer !== null) timers.cancel(this.reoTimer);
-    timers.cancel(this.longTimer);
-    this.longMode = LONG_NONE;
-    this.persistMode = false;
+    timers.cancel(this.idleTimer);
+    this.idleKind = IDLE_NONE;
+    this.rtxKind = RTX_RTO;
     this.synPending = this.ackPending = this.rexmitPending = this.probePending = false;
     this.setState(CLOSED);
     this.sbuf.clear();
@@ -2030,41 +2031,52 @@ export class TcpConnection implements EventTarget {
 
   // ================================================================ timers
 
-  private armLong(mode: number, due: number): void {
-    this.longMode = mode;
-    this.tcp.env.timers.arm(this.longTimer, due);
+  private armIdle(kind: number, due: number): void {
+    this.idleKind = kind;
+    this.tcp.env.timers.arm(this.idleTimer, due);
   }
 
-  private cancelLong(): void {
-    this.longMode = LONG_NONE;
-    this.tcp.env.timers.cancel(this.longTimer);
+  private cancelIdle(): void {
+    this.idleKind = IDLE_NONE;
+    this.tcp.env.timers.cancel(this.idleTimer);
   }
 
   private onRtxTimer(now: number): void {
     const st = this.state;
     if (st === CLOSED || st === TIME_WAIT) return;
+    if (this.rtxKind === RTX_PERSIST) this.onPersistTimer(now);
+    else if (this.sndUna === this.sndMax && !this.synPending) return;
+    else if (this.rtxKind === RTX_PROBE) this.onProbeTimer(now);
+    else this.onRetransmitTimeout(now);
+  }
+
+  /** The persist timer (RFC 9293 §3.8.6.1): probe the zero window, back off, again. */
+  private onPersistTimer(now: number): void {
     const tcp = this.tcp;
-    if (this.persistMode) {
-      tcp.counters.persistProbes++;
-      if (this.sndWnd > 0) this.forceSend = true;
-      else this.probePending = true;
-      this.persistBackoff++;
-      tcp.env.timers.arm(this.rtxTimer, now + this.persistInterval());
-      tcp.markReady(this, true);
-      tcp.flush();
-      return;
-    }
-    if (this.sndUna === this.sndMax && !this.synPending) return;
-    if (this.probeArmed) {
-      // RFC 8985 §7.3: the probe timer fired: send one segment (new data, or the last
-      // one again) to draw an ACK whose SACK blocks show what was lost; the RTO follows.
-      this.probeArmed = false;
-      tcp.counters.lossProbes++;
-      this.tlpPending = true;
-      tcp.env.timers.arm(this.rtxTimer, now + this.rtt.rto);
-      tcp.markReady(this, true);
-      return;
-    }
+    tcp.counters.persistProbes++;
+    if (this.sndWnd > 0) this.forceSend = true;
+    else this.probePending = true;
+    this.persistBackoff++;
+    tcp.env.timers.arm(this.rtxTimer, now + this.persistInterval());
+    tcp.markReady(this, true);
+    tcp.flush();
+  }
+
+  /**
+   * The probe timer (RFC 8985 §7.3): send one segment (new data, or the last one again)
+   * to draw an ACK whose SACK blocks show what was lost; the RTO follows.
+   */
+  private onProbeTimer(now: number): void {
+    this.tcp.counters.lossProbes++;
+    this.tlpPending = true;
+    this.armRto(now);
+    this.tcp.markReady(this, true);
+  }
+
+  /** The RTO (RFC 6298 §5): back off, go back to SND.UNA (or send the SYN again), or give up. */
+  private onRetransmitTimeout(now: number): void {
+    const st = this.state;
+    const tcp = this.tcp;
     this.retries++;
     const limit = st === SYN_SENT || st === SYN_RECEIVED ? this.opts.synRetries : this.opts.maxRetries;
     if (this.retries > limit) {
@@ -2096,7 +2108,7 @@ export class TcpConnection implements EventTarget {
       this.tlpOut = this.tlpPending = false;
       this.highRxt = this.sndUna;
     }
-    tcp.env.timers.arm(this.rtxTimer, now + this.rtt.rto);
+    this.armRto(now);
     tcp.markReady(this, true);
   }
 
@@ -2106,21 +2118,27 @@ export class TcpConnection implements EventTarget {
     this.tcp.markReady(this, true);
   }
 
-  private onLongTimer(now: number): void {
-    const mode = this.longMode;
-    this.longMode = LONG_NONE;
+  private onIdleTimer(now: number): void {
+    const kind = this.idleKind;
+    this.idleKind = IDLE_NONE;
+    if (kind === IDLE_FIN_WAIT_2) this.onFinWait2Timeout();
+    else if (kind === IDLE_KEEPALIVE && this.keepAlive) this.onKeepaliveTimer(now);
+  }
+
+  /** A closed connection waited too long in FIN_WAIT_2 for the peer's FIN (Linux tcp_fin_timeout): gone. */
+  private onFinWait2Timeout(): void {
+    this.tcp.counters.timeouts++;
+    this.destroy(null);
+    this.tcp.flush();
+  }
+
+  /** Keepalive (RFC 1122 §4.2.3.6): after the idle time, a probe every interval; no answer to `count` of them ends it. */
+  private onKeepaliveTimer(now: number): void {
     const tcp = this.tcp;
-    if (mode === LONG_FIN_WAIT_2) {
-      tcp.counters.timeouts++;
-      this.destroy(null);
-      tcp.flush();
-      return;
-    }
-    if (mode !== LONG_KEEPALIVE || !this.keepAlive) return;
     const st = this.state;
     if (!(st === ESTABLISHED || st === CLOSE_WAIT)) return;
     if (this.kaProbes === 0 && now - this.lastRecv < this.kaIdle) {
-      this.armLong(LONG_KEEPALIVE, this.lastRecv + this.kaIdle);
+      this.armIdle(IDLE_KEEPALIVE, this.lastRecv + this.kaIdle);
       return;
     }
     if (this.kaProbes >= this.kaCount) {
@@ -2133,7 +2151,7 @@ export class TcpConnection implements EventTarget {
     this.kaProbes++;
     tcp.counters.keepaliveProbes++;
     this.probePending = true;
-    this.armLong(LONG_KEEPALIVE, now + this.kaInterval);
+    this.armIdle(IDLE_KEEPALIVE, now + this.kaInterval);
     tcp.markReady(this, true);
   }
 
