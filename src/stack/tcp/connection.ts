@@ -10,7 +10,6 @@
  * at a time, built at that moment so it carries the newest ACK and window.
  */
 import { Packet, GSO_TCPV4 } from '../../packet/packet.js';
-import { COMPACT_OVERHEAD, compactCopy } from '../../packet/compact.js';
 import type { Owner } from '../../packet/owner.js';
 import { CHALLENGE_ACK_INTERVAL_MS, PAWS_IDLE, TLP_MIN_MS, WC_DEL_ACK_MS } from './limits.js';
 import { writeU16, writeU32 } from '../../wire/addr.js';
@@ -20,11 +19,10 @@ import { L4_HEADROOM } from '../l4.js';
 import type { CongestionControl } from './congestion.js';
 import { EV_CLOSE, EV_CONNECT, EV_END, EV_READABLE, EV_WRITABLE, tcpError, type EventTarget, type TcpError, type TcpErrorCode } from './events.js';
 import type { ResolvedTcpOptions } from './options.js';
-import { InOrderQueue, OOO_FULL, OutOfOrderQueue } from './recv-queue.js';
+import { OOO_FULL } from './recv-queue.js';
+import { DEFAULT_MSS, Receiver } from './receiver.js';
 import { RttEstimator } from './rtt.js';
 import { SACK_BLOCK_BAD, SACK_BLOCK_OK, SackScoreboard } from './sack.js';
-import { SackReport } from './sack-report.js';
-import { ReceiveBufferTuner } from './rcv-autotune.js';
 import { finishSegmentChecksum, type SegmentInfo } from './segment.js';
 import { BLOCK_OVERHEAD, SendBuffer } from './send-buffer.js';
 import { Rack } from './rack.js';
@@ -36,8 +34,6 @@ import {
 import type { Timer } from '../../time/timers.js';
 import type { Acceptor, ConnectionHost } from './host.js';
 
-/** RFC 9293 §3.7.1: the MSS to assume when the peer sends none. */
-export const DEFAULT_MSS = 536;
 const MIN_MSS = 88;
 
 /** Bytes a timestamp option takes in every segment (NOP, NOP, kind 8, length 10). */
@@ -55,12 +51,6 @@ const IDLE_NONE = 0;
 const IDLE_KEEPALIVE = 1;
 const IDLE_FIN_WAIT_2 = 2;
 
-/** The window scale that lets a receive buffer of `buffer` bytes be offered (RFC 7323 §2.3, at most 14). */
-export function shiftFor(buffer: number): number {
-  let s = 0;
-  while (s < 14 && buffer >>> s > 65535) s++;
-  return s;
-}
 
 export class TcpConnection implements EventTarget {
   // --- identity and bookkeeping (owned by Tcp) ---
@@ -103,25 +93,12 @@ export class TcpConnection implements EventTarget {
 
   // --- receive sequence space ---
   irs = 0;
-  rcvNxt = 0;
-  /** Right edge of the window we last announced. */
-  private rcvAdv = 0;
-  private rcvScale = 0;
-  private readonly ourScale: number;
+  /** RCV.NXT, the window, the queues of received data, SACK reports, autotuning, receive memory. */
+  readonly rx: Receiver;
   /** The peer's SYN offered window scaling (a SYN-ACK answers with ours only then, RFC 7323 §1.3). */
   private scaleOk = false;
-  private rcvBuf: number;
   /** The send buffer limit: sendBuffer, grown with cwnd up to sendBufferMax. */
   private sndBuf: number;
-  /** What autotuning may grow rcvBuf to (recvBufferMax; 64 KiB without window scaling). */
-  private rcvBufMax: number;
-  private readonly rcvTuner: ReceiveBufferTuner;
-  readonly advMss: number;
-  /** Largest segment seen from the peer (for "full-sized", RFC 1122 §4.2.3.2). */
-  private rcvMss = DEFAULT_MSS;
-  private rcvUnacked = 0;
-  /** Duplicate ACKs owed for out-of-order segments of this burst. */
-  private dupAcksOwed = 0;
   private peerFin = false;
 
   // --- SACK (RFC 2018, RFC 6675) and timestamps (RFC 7323) ---
@@ -148,8 +125,6 @@ export class TcpConnection implements EventTarget {
   private tlpPending = false;
   private tlpOut = false;
   private tlpEnd = 0;
-  /** The SACK and D-SACK blocks we report as a receiver (RFC 2018 §4, RFC 2883). */
-  private readonly sackReport = new SackReport();
   /**
    * Our TSval is the millisecond clock plus this offset, a keyed hash of the address
    * pair (RFC 7323 §5.4; Tcp.tsOffsetFor), so TSvals towards a peer go on rising from one
@@ -173,8 +148,6 @@ export class TcpConnection implements EventTarget {
 
   // --- buffers ---
   private readonly sbuf: SendBuffer;
-  private readonly rq: InOrderQueue;
-  private readonly ooo: OutOfOrderQueue;
 
   // --- what output should send ---
   private synPending = false;
@@ -241,15 +214,9 @@ export class TcpConnection implements EventTarget {
     this.passive = passive;
     const env = tcp.env;
     this.sbuf = new SendBuffer(tcp.blocks);
-    this.rcvBuf = opts.recvBuffer;
-    this.rcvBufMax = opts.recvBufferMax;
     this.sndBuf = opts.sendBuffer;
-    this.ourScale = opts.windowScaling ? shiftFor(opts.recvBufferMax) : 0;
-    this.rq = new InOrderQueue(env.rxMemory);
-    this.ooo = new OutOfOrderQueue(opts.oooMaxSegments, opts.oooMaxBytes > 0 ? opts.oooMaxBytes : opts.recvBufferMax, env.rxMemory);
     const mtu = Math.min(env.features.mtu, remoteAddress ? env.pathMtu(remoteAddress) : env.features.mtu);
-    this.advMss = Math.max(MIN_MSS, Math.min(mtu - 40, opts.mss));
-    this.rcvTuner = new ReceiveBufferTuner(this.advMss, opts.initialWindow * this.advMss);
+    this.rx = new Receiver(opts, Math.max(MIN_MSS, Math.min(mtu - 40, opts.mss)), env.rxMemory, tcp.counters);
     this.rtt = new RttEstimator(opts.minRto, opts.maxRto, opts.initialRto);
     this.tsOffset = tcp.tsOffsetFor(localAddress, remoteAddress);
     this.cc = opts.congestion(DEFAULT_MSS, this.initialWindow(DEFAULT_MSS));
@@ -279,7 +246,7 @@ export class TcpConnection implements EventTarget {
 
   /** Bytes waiting to be read. */
   get readableLength(): number {
-    return this.rq.length;
+    return this.rx.rq.length;
   }
 
   /** Bytes written and not yet acknowledged. */
@@ -293,7 +260,7 @@ export class TcpConnection implements EventTarget {
   }
 
   get bytesReceived(): number {
-    return this.bytesRead + this.rq.length;
+    return this.bytesRead + this.rx.rq.length;
   }
 
   /** The peer has sent FIN (no more data will arrive after what is queued). */
@@ -312,17 +279,27 @@ export class TcpConnection implements EventTarget {
 
   /** The receive buffer now (recvBuffer, grown by autotuning up to recvBufferMax): the most the window offers. */
   get receiveBufferSize(): number {
-    return this.rcvBuf;
+    return this.rx.rcvBuf;
   }
 
   /** What the received data this connection holds costs (truesize: frames by their slots), in and out of order. */
   get receiveCharge(): number {
-    return this.rq.charge + this.ooo.charge;
+    return this.rx.charge;
   }
 
   /** What it may cost (twice the receive buffer, as Linux doubles SO_RCVBUF); past it, data is collapsed, pruned, dropped. */
   get receiveBudget(): number {
-    return 2 * this.rcvBuf;
+    return this.rx.budget;
+  }
+
+  /** RCV.NXT: the next sequence number we expect. */
+  get rcvNxt(): number {
+    return this.rx.rcvNxt;
+  }
+
+  /** The MSS we announce. */
+  get advMss(): number {
+    return this.rx.advMss;
   }
 
   /** The send buffer limit now (sendBuffer, grown with cwnd up to sendBufferMax). */
@@ -351,7 +328,7 @@ export class TcpConnection implements EventTarget {
 
   /** The send shift we apply to the peer's windows and the one we apply to ours. */
   get windowScales(): { send: number; receive: number } {
-    return { send: this.sndScale, receive: this.rcvScale };
+    return { send: this.sndScale, receive: this.rx.rcvScale };
   }
 
   /** Whether the connection still takes data to send (not shut down for writing, reset or closed). */
@@ -409,7 +386,7 @@ export class TcpConnection implements EventTarget {
    * receive frames, payload only), or null. The caller owns it and must release it.
    */
   readPacket(): Packet | null {
-    const p = this.rq.take();
+    const p = this.rx.rq.take();
     if (p === null) return null;
     this.bytesRead += p.length;
     this.afterRead();
@@ -418,8 +395,8 @@ export class TcpConnection implements EventTarget {
 
   /** Received bytes (a copy, up to `max`), or null when none are queued. */
   read(max = Infinity): Uint8Array | null {
-    if (this.rq.length === 0) return null;
-    const out = this.rq.read(max);
+    if (this.rx.rq.length === 0) return null;
+    const out = this.rx.rq.read(max);
     if (out === null) return null;
     this.bytesRead += out.length;
     this.afterRead();
@@ -428,33 +405,23 @@ export class TcpConnection implements EventTarget {
 
   /** Releases received data nobody read (the stack is torn down). */
   dropUnread(): void {
-    this.rq.clear();
+    this.rx.rq.clear();
   }
 
   private afterRead(): void {
-    if (this.twSlot >= 0 && this.rq.length === 0) this.tcp.holdUnread(this, false);
-    if (this.rq.length === 0 && this.peerFin && !this.endDelivered) this.tcp.queueEvent(this, EV_END);
-    if (this.rq.length === 0 && this.closePending) {
+    if (this.twSlot >= 0 && this.rx.rq.length === 0) this.tcp.holdUnread(this, false);
+    if (this.rx.rq.length === 0 && this.peerFin && !this.endDelivered) this.tcp.queueEvent(this, EV_END);
+    if (this.rx.rq.length === 0 && this.closePending) {
       this.closePending = false;
       this.tcp.queueEvent(this, EV_CLOSE);
     }
-    // No growing while the stack is short of receive memory (as Linux under tcp_memory_pressure).
-    if (this.rcvBuf < this.rcvBufMax && !this.tcp.env.rxMemory.pressure) this.tuneRcvBuf();
+    this.rx.tune(this.bytesRead, this.tcp.env.clock.now(), this.rtt.srtt);
     this.maybeWindowUpdate();
-  }
-
-  /** Receive-buffer autotuning (rcv-autotune.ts), after the application read. */
-  private tuneRcvBuf(): void {
-    const grown = this.rcvTuner.adjust(this.rcvBuf, this.rcvBufMax, this.bytesRead, this.tcp.env.clock.now(), this.rtt.srtt);
-    if (grown > this.rcvBuf) {
-      this.rcvBuf = grown;
-      this.tcp.counters.rcvBufGrown++;
-    }
   }
 
   /** Copies up to `length` received bytes into `dst` at `offset`; returns how many (0 when none are queued). */
   readInto(dst: Uint8Array, offset = 0, length = dst.length - offset): number {
-    const n = this.rq.readInto(dst, offset, length);
+    const n = this.rx.rq.readInto(dst, offset, length);
     if (n === 0) return 0;
     this.bytesRead += n;
     this.afterRead();
@@ -471,14 +438,14 @@ export class TcpConnection implements EventTarget {
     if (this.userClosed) return;
     this.userClosed = true;
     if (this.state === CLOSED) {
-      this.rq.clear();
+      this.rx.rq.clear();
       if (this.closePending) {
         this.closePending = false;
         this.tcp.queueEvent(this, EV_CLOSE);
       }
       return;
     }
-    if (this.rq.length > 0 || (this.state === SYN_SENT && this.sbuf.length === 0)) {
+    if (this.rx.rq.length > 0 || (this.state === SYN_SENT && this.sbuf.length === 0)) {
       this.abort();
       return;
     }
@@ -491,7 +458,7 @@ export class TcpConnection implements EventTarget {
     this.userClosed = true;
     const st = this.state;
     if (st === CLOSED) {
-      this.rq.clear();
+      this.rx.rq.clear();
       if (this.closePending) {
         this.closePending = false;
         this.tcp.queueEvent(this, EV_CLOSE);
@@ -499,10 +466,10 @@ export class TcpConnection implements EventTarget {
       return;
     }
     if (st === SYN_RECEIVED || st === ESTABLISHED || st === FIN_WAIT_1 || st === FIN_WAIT_2 || st === CLOSE_WAIT) {
-      this.tcp.queueReset(this.localAddress, this.remoteAddress, this.localPort, this.remotePort, this.sndNxt, this.rcvNxt, TCP_RST | TCP_ACK);
+      this.tcp.queueReset(this.localAddress, this.remoteAddress, this.localPort, this.remotePort, this.sndNxt, this.rx.rcvNxt, TCP_RST | TCP_ACK);
     }
     this.destroy(null);
-    this.rq.clear();
+    this.rx.rq.clear();
   }
 
   setNoDelay(on = true): void {
@@ -541,9 +508,9 @@ export class TcpConnection implements EventTarget {
     this.iss = this.tcp.isnFor(this, now);
     this.initSend();
     this.irs = s.seq;
-    this.rcvNxt = seqAdd(s.seq, 1);
-    this.rcvAdv = this.rcvNxt;
-    this.lastAckSent = this.rcvNxt;
+    this.rx.rcvNxt = seqAdd(s.seq, 1);
+    this.rx.rcvAdv = this.rx.rcvNxt;
+    this.lastAckSent = this.rx.rcvNxt;
     this.negotiate(s);
     this.sndWnd = s.window; // never scaled in a SYN
     this.maxSndWnd = this.sndWnd;
@@ -567,7 +534,7 @@ export class TcpConnection implements EventTarget {
     this.initSend();
     this.sndNxt = this.sndMax = seqAdd(iss, 1);
     this.sndWl2 = iss;
-    this.rcvAdv = seqAdd(this.rcvNxt, Math.min(this.rcvBuf, 65535)); // what the SYN-ACK offered
+    this.rx.rcvAdv = seqAdd(this.rx.rcvNxt, Math.min(this.rx.rcvBuf, 65535)); // what the SYN-ACK offered
   }
 
   private initSend(): void {
@@ -581,13 +548,13 @@ export class TcpConnection implements EventTarget {
     const peerMss = s.mss > 0 ? s.mss : DEFAULT_MSS;
     if (this.opts.windowScaling && s.wscale >= 0) {
       this.sndScale = s.wscale > 14 ? 14 : s.wscale;
-      this.rcvScale = this.ourScale;
+      this.rx.rcvScale = this.rx.ourScale;
       this.scaleOk = true;
     } else {
       this.sndScale = 0;
-      this.rcvScale = 0;
-      if (this.rcvBuf > 65535) this.rcvBuf = 65535;
-      if (this.rcvBufMax > 65535) this.rcvBufMax = 65535;
+      this.rx.rcvScale = 0;
+      if (this.rx.rcvBuf > 65535) this.rx.rcvBuf = 65535;
+      if (this.rx.rcvBufMax > 65535) this.rx.rcvBufMax = 65535;
     }
     const env = this.tcp.env;
     this.sackOk = this.opts.sack && s.sackPermitted;
@@ -600,7 +567,7 @@ export class TcpConnection implements EventTarget {
     this.mssLimit = Math.max(MIN_MSS, Math.min(peerMss, pmtu - 40, this.opts.mss));
     // As Linux: the timestamp option comes out of every segment's payload.
     this.sndMss = this.mssLimit - (this.tsOk ? TS_LEN : 0);
-    this.rcvMss = Math.min(this.advMss, DEFAULT_MSS);
+    this.rx.rcvMss = Math.min(this.rx.advMss, DEFAULT_MSS);
     this.cc = this.opts.congestion(this.sndMss, this.initialWindow(this.sndMss));
   }
 
@@ -657,13 +624,13 @@ export class TcpConnection implements EventTarget {
     if (this.pawsRejects(s, p, now)) return;
     const segLen = p.length + (s.flags & TCP_SYN ? 1 : 0) + (s.flags & TCP_FIN ? 1 : 0);
     // First: sequence number (acceptability).
-    if (!this.acceptable(s.seq, segLen)) {
+    if (!this.rx.acceptable(s.seq, segLen)) {
       this.unacceptable(s, p, segLen, now);
       return;
     }
     this.noteTimestamps(s, p, now);
     const flags = this.trimToWindow(s, p);
-    const seq = seqLt(s.seq, this.rcvNxt) ? this.rcvNxt : s.seq;
+    const seq = seqLt(s.seq, this.rx.rcvNxt) ? this.rx.rcvNxt : s.seq;
     // Second: RST. Fourth: SYN (the third, security, has nothing to check here).
     if (flags & (TCP_RST | TCP_SYN)) {
       p.release();
@@ -704,23 +671,6 @@ export class TcpConnection implements EventTarget {
     return false;
   }
 
-  /** The window we offer now (RCV.WND: to the edge we last announced). */
-  private get rcvWnd(): number {
-    const w = seqSub(this.rcvAdv, this.rcvNxt);
-    return w < 0 ? 0 : w;
-  }
-
-  /** RFC 9293 §3.10.7.4's first check: does a segment of `segLen` at `seq` fall in the window? */
-  private acceptable(seq: number, segLen: number): boolean {
-    const rcvNxt = this.rcvNxt;
-    const wnd = this.rcvWnd;
-    if (segLen === 0) return wnd === 0 ? seq === rcvNxt : seqGeq(seq, rcvNxt) && seqLt(seq, seqAdd(rcvNxt, wnd));
-    if (wnd === 0) return false;
-    const right = seqAdd(rcvNxt, wnd);
-    const end = seqAdd(seq, segLen - 1);
-    return (seqGeq(seq, rcvNxt) && seqLt(seq, right)) || (seqGeq(end, rcvNxt) && seqLt(end, right));
-  }
-
   /**
    * A segment outside the window: dropped, and answered with an ACK (unless it is a RST),
    * with the allowances RFC 9293 makes: a lost SYN-ACK, valid ACKs on old segments.
@@ -728,7 +678,7 @@ export class TcpConnection implements EventTarget {
   private unacceptable(s: SegmentInfo, p: Packet, segLen: number, now: number): void {
     const flags = s.flags;
     const seq = s.seq;
-    const old = p.length > 0 && seqLeq(seqAdd(seq, p.length), this.rcvNxt);
+    const old = p.length > 0 && seqLeq(seqAdd(seq, p.length), this.rx.rcvNxt);
     // RFC 2883: data we already had is reported back (a D-SACK), so the sender can tell a needless retransmission.
     if (old && this.sackOk) this.noteDsack(seq, seqAdd(seq, p.length));
     p.release();
@@ -741,17 +691,17 @@ export class TcpConnection implements EventTarget {
     // against our zero window) may still carry news in its ACK field (RFC 9293 §3.10.7.4:
     // "special allowance should be made to accept valid ACKs"): after a timeout both ends
     // resend old data, and ignoring those ACKs would stall both.
-    if (flags & TCP_ACK && !(flags & TCP_SYN) && this.state !== SYN_RECEIVED && seqLeq(seq, this.rcvNxt) && seqGeq(s.ack, this.sndUna) && seqLeq(s.ack, this.sndMax)) {
+    if (flags & TCP_ACK && !(flags & TCP_SYN) && this.state !== SYN_RECEIVED && seqLeq(seq, this.rx.rcvNxt) && seqGeq(s.ack, this.sndUna) && seqLeq(s.ack, this.sndMax)) {
       if (seqGt(s.ack, this.sndUna)) {
         this.newAck(s.ack, now);
         if (this.state === CLOSED) return;
       }
-      if (seq === this.rcvNxt) this.updateSendWindow(s);
+      if (seq === this.rx.rcvNxt) this.updateSendWindow(s);
     }
     // Zero-window and keepalive probes (one below rcvNxt, or at it against a zero
     // window) are expected, and old data is answered at once (with its D-SACK): the
     // sender waits for those ACKs. Anything else is counted, and answered at a limited rate.
-    const probe = segLen <= 1 && (seq === seqAdd(this.rcvNxt, -1) || (this.rcvWnd === 0 && seq === this.rcvNxt));
+    const probe = segLen <= 1 && (seq === seqAdd(this.rx.rcvNxt, -1) || (this.rx.window === 0 && seq === this.rx.rcvNxt));
     if (!probe) this.tcp.counters.drops.outOfWindow++;
     if (probe || old) this.ackNow();
     else this.outOfWindowAck(now);
@@ -782,7 +732,7 @@ export class TcpConnection implements EventTarget {
       this.tsRecentAt = now;
     }
     // Linux's tcp_rcv_rtt_measure_ts: full-sized data echoing our TSval.
-    if (p.length >= this.rcvMss && this.rxTsEcr > 0 && this.rcvBuf < this.rcvBufMax) this.rcvTuner.sampleRtt((this.tsNow(now) - this.rxTsEcr) | 0, this.opts.maxRto);
+    if (p.length >= this.rx.rcvMss && this.rxTsEcr > 0 && this.rx.rcvBuf < this.rx.rcvBufMax) this.rx.rcvTuner.sampleRtt((this.tsNow(now) - this.rxTsEcr) | 0, this.opts.maxRto);
   }
 
   /**
@@ -793,22 +743,22 @@ export class TcpConnection implements EventTarget {
   private trimToWindow(s: SegmentInfo, p: Packet): number {
     let flags = s.flags;
     let seq = s.seq;
-    if (seqLt(seq, this.rcvNxt)) {
-      let d = seqSub(this.rcvNxt, seq);
+    if (seqLt(seq, this.rx.rcvNxt)) {
+      let d = seqSub(this.rx.rcvNxt, seq);
       if (flags & TCP_SYN) {
         flags &= ~TCP_SYN;
         d--;
       }
-      if (d > 0 && p.length > 0 && this.sackOk) this.noteDsack(seqAdd(this.rcvNxt, -(d < p.length ? d : p.length)), this.rcvNxt);
+      if (d > 0 && p.length > 0 && this.sackOk) this.noteDsack(seqAdd(this.rx.rcvNxt, -(d < p.length ? d : p.length)), this.rx.rcvNxt);
       if (d >= p.length) {
         if (d > p.length) flags &= ~TCP_FIN;
         p.trimFront(p.length);
       } else {
         p.trimFront(d);
       }
-      seq = this.rcvNxt;
+      seq = this.rx.rcvNxt;
     }
-    const over = seqSub(seqAdd(seq, p.length), seqAdd(this.rcvNxt, this.rcvWnd));
+    const over = seqSub(seqAdd(seq, p.length), seqAdd(this.rx.rcvNxt, this.rx.window));
     if (over > 0) {
       p.trimBack(over);
       flags &= ~TCP_FIN;
@@ -818,7 +768,7 @@ export class TcpConnection implements EventTarget {
 
   /** A RST in the window (RFC 5961 §3): an exact match resets, any other gets a challenge ACK. */
   private rstArrives(s: SegmentInfo, now: number): void {
-    if (s.seq !== this.rcvNxt) {
+    if (s.seq !== this.rx.rcvNxt) {
       this.challengeAck(now);
       return;
     }
@@ -897,9 +847,9 @@ export class TcpConnection implements EventTarget {
     const receiving = st === ESTABLISHED || st === FIN_WAIT_1 || st === FIN_WAIT_2;
     if (p.length === 0) {
       p.release();
-      if (fin && seq !== this.rcvNxt) {
+      if (fin && seq !== this.rx.rcvNxt) {
         // A bare FIN past a gap: remember it.
-        if (receiving) this.ooo.finEnd = seqAdd(seq, 1);
+        if (receiving) this.rx.ooo.finEnd = seqAdd(seq, 1);
         this.ackNow();
         return 0;
       }
@@ -919,30 +869,30 @@ export class TcpConnection implements EventTarget {
       p.release();
       return fin;
     }
-    return seq === this.rcvNxt ? this.inOrder(p, fin, now) : this.outOfOrder(seq, p, fin);
+    return seq === this.rx.rcvNxt ? this.inOrder(p, fin, now) : this.outOfOrder(seq, p, fin);
   }
 
   /** The next data: to the application's queue (and what it makes in order from the out-of-order queue). */
   private inOrder(p: Packet, fin: number, now: number): number {
     const n = p.length;
-    if (n > this.rcvMss) this.rcvMss = n > this.advMss ? this.advMss : n;
-    const q = this.admit(p, this.rcvNxt);
+    if (n > this.rx.rcvMss) this.rx.rcvMss = n > this.rx.advMss ? this.rx.advMss : n;
+    const q = this.rx.admit(p, this.rx.rcvNxt);
     if (q === null) {
       // No memory for it: the peer sends it again; our ACK says where we are.
       this.ackNow();
       return 0;
     }
     this.tcp.counters.bytesIn += n;
-    this.rcvNxt = seqAdd(this.rcvNxt, n);
-    this.rq.push(q);
-    if (!this.ooo.empty) {
-      this.rcvNxt = this.ooo.drain(this.rcvNxt, this.rq);
-      if (this.ooo.finEnd >= 0 && seqAdd(this.rcvNxt, 1) === this.ooo.finEnd) fin = TCP_FIN;
-      if (this.ooo.empty) this.ooo.finEnd = -1;
+    this.rx.rcvNxt = seqAdd(this.rx.rcvNxt, n);
+    this.rx.rq.push(q);
+    if (!this.rx.ooo.empty) {
+      this.rx.rcvNxt = this.rx.ooo.drain(this.rx.rcvNxt, this.rx.rq);
+      if (this.rx.ooo.finEnd >= 0 && seqAdd(this.rx.rcvNxt, 1) === this.rx.ooo.finEnd) fin = TCP_FIN;
+      if (this.rx.ooo.empty) this.rx.ooo.finEnd = -1;
       this.ackNow(); // filled a gap
     } else {
-      this.rcvUnacked += n;
-      if (this.opts.delayedAck === 0 || this.rcvUnacked >= 2 * this.rcvMss) this.ackNow();
+      this.rx.rcvUnacked += n;
+      if (this.opts.delayedAck === 0 || this.rx.rcvUnacked >= 2 * this.rx.rcvMss) this.ackNow();
       else if (!this.ackPending && !this.delackTimer.armed) this.tcp.env.timers.arm(this.delackTimer, now + this.opts.delayedAck);
     }
     this.tcp.queueEvent(this, EV_READABLE);
@@ -956,13 +906,13 @@ export class TcpConnection implements EventTarget {
    */
   private outOfOrder(seq: number, p: Packet, fin: number): number {
     const end = seqAdd(seq, p.length);
-    const q = this.admit(p, seq);
+    const q = this.rx.admit(p, seq);
     if (q !== null) {
-      if (this.ooo.insert(seq, q) === OOO_FULL) this.tcp.counters.drops.oooQueueFull++;
-      else if (fin) this.ooo.finEnd = seqAdd(end, 1);
+      if (this.rx.ooo.insert(seq, q) === OOO_FULL) this.tcp.counters.drops.oooQueueFull++;
+      else if (fin) this.rx.ooo.finEnd = seqAdd(end, 1);
     }
-    if (this.sackOk && this.ooo.rangeAround(seq)) this.sackReport.noteBlock(this.ooo.rangeStart, this.ooo.rangeEnd);
-    if (this.dupAcksOwed < 8) this.dupAcksOwed++;
+    if (this.sackOk && this.rx.ooo.rangeAround(seq)) this.rx.sackReport.noteBlock(this.rx.ooo.rangeStart, this.rx.ooo.rangeEnd);
+    if (this.rx.dupAcksOwed < 8) this.rx.dupAcksOwed++;
     this.ackNow();
     return 0;
   }
@@ -987,8 +937,8 @@ export class TcpConnection implements EventTarget {
     }
     if (!(flags & TCP_SYN)) return;
     this.irs = s.seq;
-    this.rcvNxt = seqAdd(s.seq, 1);
-    this.rcvAdv = seqAdd(this.rcvNxt, Math.min(this.rcvBuf, 65535)); // what our SYN offered
+    this.rx.rcvNxt = seqAdd(s.seq, 1);
+    this.rx.rcvAdv = seqAdd(this.rx.rcvNxt, Math.min(this.rx.rcvBuf, 65535)); // what our SYN offered
     this.negotiate(s);
     this.lastRecv = now;
     if (hasAck) {
@@ -1036,7 +986,7 @@ export class TcpConnection implements EventTarget {
     if (this.passive) {
       if (this.listener !== null && !this.listener.established(this)) {
         // Accept queue full: give up on this one (counted by the listener).
-        this.tcp.queueReset(this.localAddress, this.remoteAddress, this.localPort, this.remotePort, this.sndNxt, this.rcvNxt, TCP_RST | TCP_ACK);
+        this.tcp.queueReset(this.localAddress, this.remoteAddress, this.localPort, this.remotePort, this.sndNxt, this.rx.rcvNxt, TCP_RST | TCP_ACK);
         this.destroy(null);
         return;
       }
@@ -1261,14 +1211,14 @@ export class TcpConnection implements EventTarget {
   }
 
   private noteDsack(l: number, r: number): void {
-    this.sackReport.noteDuplicate(l, r);
+    this.rx.sackReport.noteDuplicate(l, r);
     this.tcp.counters.dsacksSent++;
     this.ackNow(); // at once, as a duplicate ACK would go
   }
 
   /** Payload per segment now: sndMss, less the room SACK blocks take while we have some to send. */
   private segMss(): number {
-    const n = this.sackReport.count;
+    const n = this.rx.sackReport.count;
     if (n === 0) return this.sndMss;
     const max = this.tsOk ? 3 : 4;
     const mss = this.sndMss - 4 - 8 * (n < max ? n : max);
@@ -1327,10 +1277,10 @@ export class TcpConnection implements EventTarget {
   }
 
   private finArrives(now: number): void {
-    this.rcvNxt = seqAdd(this.rcvNxt, 1);
+    this.rx.rcvNxt = seqAdd(this.rx.rcvNxt, 1);
     this.peerFin = true;
     this.ackNow();
-    if (this.rq.length === 0 && !this.endDelivered) this.tcp.queueEvent(this, EV_END);
+    if (this.rx.rq.length === 0 && !this.endDelivered) this.tcp.queueEvent(this, EV_END);
     switch (this.state) {
       case SYN_RECEIVED:
       case ESTABLISHED:
@@ -1360,11 +1310,11 @@ export class TcpConnection implements EventTarget {
     this.cancelIdle();
     this.rtxKind = RTX_RTO;
     this.sbuf.clear();
-    this.ooo.clear();
+    this.rx.ooo.clear();
     if (!this.closeDelivered) tcp.queueEvent(this, EV_CLOSE);
-    let wnd = seqSub(this.rcvAdv, this.rcvNxt);
+    let wnd = seqSub(this.rx.rcvAdv, this.rx.rcvNxt);
     if (wnd < 0) wnd = 0;
-    const windowField = Math.min(65535, wnd >>> this.rcvScale);
+    const windowField = Math.min(65535, wnd >>> this.rx.rcvScale);
     const slot = tcp.adoptTimeWait(
       this,
       {
@@ -1373,7 +1323,7 @@ export class TcpConnection implements EventTarget {
         remoteAddress: this.remoteAddress,
         remotePort: this.remotePort,
         sndNxt: this.sndMax,
-        rcvNxt: this.rcvNxt,
+        rcvNxt: this.rx.rcvNxt,
         rcvWnd: wnd,
         windowField,
         maxSndWnd: this.maxSndWnd,
@@ -1390,11 +1340,11 @@ export class TcpConnection implements EventTarget {
       this.twSlot = slot;
       this.twGen = tcp.timeWait.generation(slot);
       // Out of the table now: the Tcp remembers it while it holds unread data (a teardown frees it).
-      if (this.rq.length > 0) tcp.holdUnread(this, true);
+      if (this.rx.rq.length > 0) tcp.holdUnread(this, true);
       return;
     }
     // The TIME_WAIT table is full: close now (as Linux past tcp_max_tw_buckets), ACKing the FIN first.
-    if (this.ackPending) tcp.queueBare(this.localAddress, this.remoteAddress, this.localPort, this.remotePort, this.sndMax, this.rcvNxt, TCP_ACK, windowField, this.tsOk ? this.tsNow(now) : -1, this.tsRecent);
+    if (this.ackPending) tcp.queueBare(this.localAddress, this.remoteAddress, this.localPort, this.remotePort, this.sndMax, this.rx.rcvNxt, TCP_ACK, windowField, this.tsOk ? this.tsNow(now) : -1, this.tsRecent);
     this.destroy(null);
   }
 
@@ -1417,91 +1367,10 @@ export class TcpConnection implements EventTarget {
   private maybeWindowUpdate(): void {
     const st = this.state;
     if (!(st === ESTABLISHED || st === FIN_WAIT_1 || st === FIN_WAIT_2)) return;
-    const cur = seqSub(this.rcvAdv, this.rcvNxt);
-    const free = this.freeSpace();
-    const threshold = Math.min(this.rcvBuf >>> 1, this.advMss);
-    if (free - cur >= threshold && cur <= this.rcvBuf >>> 1) {
+    if (this.rx.windowUpdateDue()) {
       this.ackPending = true;
       this.tcp.markReady(this, true);
     }
-  }
-
-  /**
-   * What the window may offer beyond RCV.NXT: the receive buffer less what waits to be
-   * read, and no more than the receive budget left (twice the buffer, as Linux doubles
-   * SO_RCVBUF for overhead) holds at two bytes of memory for each byte of data (Linux's
-   * default scaling ratio). So the window stays what can be held at its real cost; data
-   * that costs more than that is collapsed (admit).
-   */
-  private freeSpace(): number {
-    const byBuffer = this.rcvBuf - this.rq.length;
-    const byMemory = Math.floor((2 * this.rcvBuf - this.rq.charge - this.ooo.charge) / 2);
-    return byBuffer < byMemory ? byBuffer : byMemory;
-  }
-
-  /**
-   * Makes room for `p` (payload about to be queued at `seq`) within this connection's
-   * receive budget (twice rcvBuf) and the stack's limit, as Linux's tcp_try_rmem_schedule
-   * and tcp_prune_queue: under memory pressure `p` is copied out of its frame, and held
-   * data that wastes its frames is collapsed; over budget, that collapse, then the
-   * out-of-order data past `seq` is pruned from its far end; only then is `p` dropped
-   * (the peer sends it again). A connection that holds nothing always takes it (or it
-   * could never make progress), so no charge exceeds the budget by more than a packet.
-   * Returns what to queue (`p` or its compact copy), or null: dropped, released, counted.
-   */
-  private admit(p: Packet, seq: number): Packet | null {
-    const mem = this.tcp.env.rxMemory;
-    const counters = this.tcp.counters;
-    const rq = this.rq;
-    const ooo = this.ooo;
-    if (mem.pressure) {
-      if (p.truesize > p.length + COMPACT_OVERHEAD) {
-        p = compactCopy(p);
-        counters.pressureCopies++;
-      }
-      if (rq.charge + ooo.charge > 2 * (rq.length + ooo.bytes) + (rq.count + ooo.count) * COMPACT_OVERHEAD) this.collapse();
-    }
-    const budget = this.receiveBudget;
-    const size = p.truesize;
-    if (rq.charge + ooo.charge + size <= budget && !mem.wouldExceed(size)) return p;
-    this.collapse();
-    let pruned = 0;
-    while ((rq.charge + ooo.charge + size > budget || mem.wouldExceed(size)) && ooo.pruneLast(seq)) pruned++;
-    if (pruned > 0) {
-      counters.oooPruned += pruned;
-      // What was SACKed may be gone (reneging, RFC 2018 §8): report nothing until it comes again.
-      this.sackReport.forgetBlocks();
-    }
-    const overBudget = rq.charge + ooo.charge + size > budget;
-    if ((!overBudget && !mem.wouldExceed(size)) || (rq.count === 0 && ooo.empty)) return p;
-    if (overBudget) counters.drops.rcvBufferFull++;
-    else counters.drops.memoryLimit++;
-    p.release();
-    return null;
-  }
-
-  /** Collapses what wastes its frames in both receive queues (counted). */
-  private collapse(): void {
-    const n = this.rq.collapse() + this.ooo.collapse();
-    this.tcp.counters.collapsedSegments += n;
-  }
-
-  /** The window field for the next segment; moves rcvAdv. */
-  private selectWindow(): number {
-    const s = this.rcvScale;
-    const cur = seqSub(this.rcvAdv, this.rcvNxt);
-    let wnd = this.freeSpace();
-    if (wnd < 0) wnd = 0;
-    // Receiver SWS avoidance: move the right edge only by a meaningful amount.
-    if (wnd > cur && wnd - cur < Math.min(this.rcvBuf >>> 1, this.advMss)) wnd = cur;
-    if (wnd < cur) wnd = cur; // never shrink
-    const max = 65535 << s; // s ≤ 14: below 2^31
-    if (wnd > max) wnd = max;
-    let field = wnd >>> s;
-    if (field << s < cur) field++;
-    if (field > 65535) field = 65535;
-    this.rcvAdv = seqAdd(this.rcvNxt, field << s);
-    return field;
   }
 
   // ================================================================ transmit
@@ -1575,15 +1444,15 @@ export class TcpConnection implements EventTarget {
       return this.build(seqAdd(this.sndUna, -1), TCP_ACK, 0, 0, false);
     }
     if (this.ackPending && st !== SYN_SENT) {
-      if (this.rcvUnacked > 0 && !this.delackTimer.armed) this.tcp.counters.delayedAcks++;
+      if (this.rx.rcvUnacked > 0 && !this.delackTimer.armed) this.tcp.counters.delayedAcks++;
       // sndMax, not sndNxt: after a timeout sndNxt goes back, and an ACK below the peer's rcvNxt would be unacceptable there.
       const p = this.build(this.sndMax, TCP_ACK, 0, 0, false);
-      if (p !== null && this.dupAcksOwed > 1 && !this.ooo.empty) {
-        this.dupAcksOwed--;
+      if (p !== null && this.rx.dupAcksOwed > 1 && !this.rx.ooo.empty) {
+        this.rx.dupAcksOwed--;
         this.ackPending = true;
         this.tcp.markReady(this, false);
       } else {
-        this.dupAcksOwed = 0;
+        this.rx.dupAcksOwed = 0;
       }
       return p;
     }
@@ -1893,9 +1762,9 @@ export class TcpConnection implements EventTarget {
     let optLen = synOpts ? 4 + (ts ? TS_LEN : sackPerm ? 4 : 0) + (wscale ? 4 : 0) : ts ? TS_LEN : 0;
     let sackN = 0;
     let ds = 0;
-    const report = this.sackReport;
+    const report = this.rx.sackReport;
     if (!synOpts && hasAck && !report.empty) {
-      sackN = report.prune(this.rcvNxt, this.ooo.empty);
+      sackN = report.prune(this.rx.rcvNxt, this.rx.ooo.empty);
       ds = report.dsackPending ? 1 : 0;
       const fit = (36 - optLen) >>> 3; // 40 bytes minus the 4 of NOP, NOP, kind, length
       if (sackN + ds > fit) sackN = fit - ds;
@@ -1913,10 +1782,10 @@ export class TcpConnection implements EventTarget {
     writeU16(b, at, this.localPort);
     writeU16(b, at + 2, this.remotePort);
     writeU32(b, at + 4, seq);
-    writeU32(b, at + 8, hasAck ? this.rcvNxt : 0);
+    writeU32(b, at + 8, hasAck ? this.rx.rcvNxt : 0);
     b[at + 12] = (hl >>> 2) << 4;
     b[at + 13] = flags & 0xff;
-    writeU16(b, at + 14, synOpts ? Math.min(this.rcvBuf, 65535) : this.selectWindow());
+    writeU16(b, at + 14, synOpts ? Math.min(this.rx.rcvBuf, 65535) : this.rx.selectWindow());
     b[at + 16] = 0;
     b[at + 17] = 0;
     b[at + 18] = 0;
@@ -1926,9 +1795,9 @@ export class TcpConnection implements EventTarget {
     if (synOpts) {
       b[o] = 2;
       b[o + 1] = 4;
-      writeU16(b, o + 2, this.advMss);
+      writeU16(b, o + 2, this.rx.advMss);
       o += 4;
-      this.rcvAdv = seqAdd(this.rcvNxt, Math.min(this.rcvBuf, 65535));
+      this.rx.rcvAdv = seqAdd(this.rx.rcvNxt, Math.min(this.rx.rcvBuf, 65535));
     }
     if (ts) {
       b[o] = sackPerm ? 4 : 1;
@@ -1950,12 +1819,12 @@ export class TcpConnection implements EventTarget {
       b[o] = 1;
       b[o + 1] = 3;
       b[o + 2] = 3;
-      b[o + 3] = this.ourScale;
+      b[o + 3] = this.rx.ourScale;
       o += 4;
     }
     if (sackN + ds > 0) o = report.write(b, o, sackN, ds > 0);
     if (len > 0) {
-      this.dupAcksOwed = 0; // a segment with data is no duplicate ACK
+      this.rx.dupAcksOwed = 0; // a segment with data is no duplicate ACK
       this.sbuf.appendTo(p, dataOff, len);
       if (len > segSize) {
         p.gsoSize = segSize;
@@ -1967,9 +1836,9 @@ export class TcpConnection implements EventTarget {
     c.segmentsOut++;
     c.bytesOut += len;
     if (hasAck) {
-      this.lastAckSent = this.rcvNxt;
+      this.lastAckSent = this.rx.rcvNxt;
       this.ackPending = false;
-      this.rcvUnacked = 0;
+      this.rx.rcvUnacked = 0;
       if (this.delackTimer.armed) env.timers.cancel(this.delackTimer);
     }
     return p;
@@ -2011,8 +1880,8 @@ export class TcpConnection implements EventTarget {
     this.synPending = this.ackPending = this.rexmitPending = this.probePending = false;
     this.setState(CLOSED);
     this.sbuf.clear();
-    this.ooo.clear();
-    if (this.userClosed || error !== null) this.rq.clear();
+    this.rx.ooo.clear();
+    if (this.userClosed || error !== null) this.rx.rq.clear();
     if (this.listener !== null) this.listener.forget(this);
     this.tcp.removeConnection(this);
     if (!this.closeDelivered) {
@@ -2143,7 +2012,7 @@ export class TcpConnection implements EventTarget {
     }
     if (this.kaProbes >= this.kaCount) {
       tcp.counters.timeouts++;
-      tcp.queueReset(this.localAddress, this.remoteAddress, this.localPort, this.remotePort, this.sndNxt, this.rcvNxt, TCP_RST | TCP_ACK);
+      tcp.queueReset(this.localAddress, this.remoteAddress, this.localPort, this.remotePort, this.sndNxt, this.rx.rcvNxt, TCP_RST | TCP_ACK);
       this.destroy(tcpError('ETIMEDOUT'));
       tcp.flush();
       return;
@@ -2164,13 +2033,13 @@ export class TcpConnection implements EventTarget {
     this.events = 0;
     if (this.closeDelivered) return;
     if (ev & EV_CONNECT) this.onConnect?.();
-    if (ev & EV_READABLE && this.rq.length > 0) this.onReadable?.();
+    if (ev & EV_READABLE && this.rx.rq.length > 0) this.onReadable?.();
     if (ev & EV_WRITABLE) this.onWritable?.();
-    if ((ev & EV_END || (ev & EV_CLOSE && this.peerFin)) && !this.endDelivered && this.rq.length === 0 && this.peerFin) {
+    if ((ev & EV_END || (ev & EV_CLOSE && this.peerFin)) && !this.endDelivered && this.rx.rq.length === 0 && this.peerFin) {
       this.endDelivered = true;
       this.onEnd?.();
     }
-    if (ev & EV_CLOSE && !this.closeDelivered && this.closeError === null && this.rq.length > 0 && !this.userClosed) {
+    if (ev & EV_CLOSE && !this.closeDelivered && this.closeError === null && this.rx.rq.length > 0 && !this.userClosed) {
       // Closed cleanly with data still unread: onClose waits until it is read (after onEnd), as Node's 'close' does.
       this.closePending = true;
     } else if (ev & EV_CLOSE && !this.closeDelivered) {

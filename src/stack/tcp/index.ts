@@ -15,7 +15,8 @@
  *   tcp.counters    // plain object: segments, retransmissions, drops by reason, states...
  */
 export { Tcp, IPPROTO_TCP, type ConnectOptions, type ListenOptions } from './tcp.js';
-export { TcpConnection, DEFAULT_MSS } from './connection.js';
+export { TcpConnection } from './connection.js';
+export { DEFAULT_MSS } from './receiver.js';
 export { TcpListener } from './listener.js';
 export { DEFAULT_TCP_OPTIONS, type TcpOptions, type ResolvedTcpOptions } from './options.js';
 export { newTcpCounters, type TcpCounters, type TcpDropCounters } from './counters.js';

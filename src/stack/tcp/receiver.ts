@@ -1,0 +1,192 @@
+/**
+ * The receiving half of a connection (RFC 9293 §3.3.1's receive sequence space): RCV.NXT
+ * and the right edge of the window we announced, the application's queue and the
+ * out-of-order queue, the SACK blocks we report, receive-buffer autotuning, and what the
+ * data it holds may cost (`admit`: Linux's tcp_try_rmem_schedule). The connection
+ * (connection.ts) decides what a segment means; this keeps the books of what came in.
+ */
+import { COMPACT_OVERHEAD, compactCopy } from '../../packet/compact.js';
+import type { Packet } from '../../packet/packet.js';
+import { seqAdd, seqGeq, seqLt, seqSub } from '../../wire/seq.js';
+import type { ReceiveMemory } from '../receive-memory.js';
+import type { TcpCounters } from './counters.js';
+import type { ResolvedTcpOptions } from './options.js';
+import { ReceiveBufferTuner } from './rcv-autotune.js';
+import { InOrderQueue, OutOfOrderQueue } from './recv-queue.js';
+import { SackReport } from './sack-report.js';
+
+/** RFC 9293 §3.7.1: the MSS to assume when the peer sends none. */
+export const DEFAULT_MSS = 536;
+
+/** The window scale that lets a receive buffer of `buffer` bytes be offered (RFC 7323 §2.3, at most 14). */
+export function shiftFor(buffer: number): number {
+  let s = 0;
+  while (s < 14 && buffer >>> s > 65535) s++;
+  return s;
+}
+
+export class Receiver {
+  /** RCV.NXT. */
+  rcvNxt = 0;
+  /** Right edge of the window we last announced. */
+  rcvAdv = 0;
+  /** The shift of the windows we announce (0 until both ends agreed on window scaling). */
+  rcvScale = 0;
+  /** The shift we offer in our SYN or SYN-ACK: the one recvBufferMax needs. */
+  readonly ourScale: number;
+  /** The receive buffer now (recvBuffer, grown by autotuning up to rcvBufMax): the most the window offers. */
+  rcvBuf: number;
+  /** What autotuning may grow rcvBuf to (recvBufferMax; 64 KiB without window scaling). */
+  rcvBufMax: number;
+  readonly rcvTuner: ReceiveBufferTuner;
+  /** The MSS we announce. */
+  readonly advMss: number;
+  /** Largest segment seen from the peer (for "full-sized", RFC 1122 §4.2.3.2). */
+  rcvMss = DEFAULT_MSS;
+  /** Bytes received and not yet acknowledged (delayed ACK, RFC 9293 §3.8.6.3). */
+  rcvUnacked = 0;
+  /** Duplicate ACKs owed for out-of-order segments of this burst. */
+  dupAcksOwed = 0;
+  /** Received data in order, waiting for the application, and past a gap. */
+  readonly rq: InOrderQueue;
+  readonly ooo: OutOfOrderQueue;
+  /** The SACK and D-SACK blocks we report (RFC 2018 §4, RFC 2883). */
+  readonly sackReport = new SackReport();
+
+  constructor(
+    opts: ResolvedTcpOptions,
+    advMss: number,
+    private readonly mem: ReceiveMemory,
+    private readonly counters: TcpCounters,
+  ) {
+    this.rcvBuf = opts.recvBuffer;
+    this.rcvBufMax = opts.recvBufferMax;
+    this.ourScale = opts.windowScaling ? shiftFor(opts.recvBufferMax) : 0;
+    this.advMss = advMss;
+    this.rq = new InOrderQueue(mem);
+    this.ooo = new OutOfOrderQueue(opts.oooMaxSegments, opts.oooMaxBytes > 0 ? opts.oooMaxBytes : opts.recvBufferMax, mem);
+    this.rcvTuner = new ReceiveBufferTuner(advMss, opts.initialWindow * advMss);
+  }
+
+  /** RCV.WND: from RCV.NXT to the edge we last announced. */
+  get window(): number {
+    const w = seqSub(this.rcvAdv, this.rcvNxt);
+    return w < 0 ? 0 : w;
+  }
+
+  /** RFC 9293 §3.10.7.4's first check: does a segment of `segLen` at `seq` fall in the window? */
+  acceptable(seq: number, segLen: number): boolean {
+    const rcvNxt = this.rcvNxt;
+    const wnd = this.window;
+    if (segLen === 0) return wnd === 0 ? seq === rcvNxt : seqGeq(seq, rcvNxt) && seqLt(seq, seqAdd(rcvNxt, wnd));
+    if (wnd === 0) return false;
+    const right = seqAdd(rcvNxt, wnd);
+    const end = seqAdd(seq, segLen - 1);
+    return (seqGeq(seq, rcvNxt) && seqLt(seq, right)) || (seqGeq(end, rcvNxt) && seqLt(end, right));
+  }
+
+  /** What the data held costs (truesize: frames by their slots), in and out of order. */
+  get charge(): number {
+    return this.rq.charge + this.ooo.charge;
+  }
+
+  /** What it may cost (twice the receive buffer, as Linux doubles SO_RCVBUF); past it, data is collapsed, pruned, dropped. */
+  get budget(): number {
+    return 2 * this.rcvBuf;
+  }
+
+  /**
+   * What the window may offer beyond RCV.NXT: the receive buffer less what waits to be
+   * read, and no more than the receive budget left (twice the buffer, as Linux doubles
+   * SO_RCVBUF for overhead) holds at two bytes of memory for each byte of data (Linux's
+   * default scaling ratio). So the window stays what can be held at its real cost; data
+   * that costs more than that is collapsed (admit).
+   */
+  freeSpace(): number {
+    const byBuffer = this.rcvBuf - this.rq.length;
+    const byMemory = Math.floor((this.budget - this.charge) / 2);
+    return byBuffer < byMemory ? byBuffer : byMemory;
+  }
+
+  /** The window field for the next segment; moves the announced edge. */
+  selectWindow(): number {
+    const s = this.rcvScale;
+    const cur = seqSub(this.rcvAdv, this.rcvNxt);
+    let wnd = this.freeSpace();
+    if (wnd < 0) wnd = 0;
+    // Receiver SWS avoidance: move the right edge only by a meaningful amount.
+    if (wnd > cur && wnd - cur < Math.min(this.rcvBuf >>> 1, this.advMss)) wnd = cur;
+    if (wnd < cur) wnd = cur; // never shrink
+    const max = 65535 << s; // s ≤ 14: below 2^31
+    if (wnd > max) wnd = max;
+    let field = wnd >>> s;
+    if (field << s < cur) field++;
+    if (field > 65535) field = 65535;
+    this.rcvAdv = seqAdd(this.rcvNxt, field << s);
+    return field;
+  }
+
+  /** After a read: the window opened meaningfully (RFC 9293 §3.8.6.2.2), so a window update is worth sending. */
+  windowUpdateDue(): boolean {
+    const cur = seqSub(this.rcvAdv, this.rcvNxt);
+    const threshold = Math.min(this.rcvBuf >>> 1, this.advMss);
+    return this.freeSpace() - cur >= threshold && cur <= this.rcvBuf >>> 1;
+  }
+
+  /** Receive-buffer autotuning (rcv-autotune.ts) after the application read, unless the stack is short of memory. */
+  tune(bytesRead: number, now: number, srtt: number): void {
+    // No growing while the stack is short of receive memory (as Linux under tcp_memory_pressure).
+    if (this.rcvBuf >= this.rcvBufMax || this.mem.pressure) return;
+    const grown = this.rcvTuner.adjust(this.rcvBuf, this.rcvBufMax, bytesRead, now, srtt);
+    if (grown > this.rcvBuf) {
+      this.rcvBuf = grown;
+      this.counters.rcvBufGrown++;
+    }
+  }
+
+  /**
+   * Makes room for `p` (payload about to be queued at `seq`) within this connection's
+   * receive budget and the stack's limit, as Linux's tcp_try_rmem_schedule and
+   * tcp_prune_queue: under memory pressure `p` is copied out of its frame, and held data
+   * that wastes its frames is collapsed; over budget, that collapse, then the
+   * out-of-order data past `seq` is pruned from its far end; only then is `p` dropped
+   * (the peer sends it again). A connection that holds nothing always takes it (or it
+   * could never make progress), so no charge exceeds the budget by more than a packet.
+   * Returns what to queue (`p` or its compact copy), or null: dropped, released, counted.
+   */
+  admit(p: Packet, seq: number): Packet | null {
+    const mem = this.mem;
+    const counters = this.counters;
+    const rq = this.rq;
+    const ooo = this.ooo;
+    if (mem.pressure) {
+      if (p.truesize > p.length + COMPACT_OVERHEAD) {
+        p = compactCopy(p);
+        counters.pressureCopies++;
+      }
+      if (this.charge > 2 * (rq.length + ooo.bytes) + (rq.count + ooo.count) * COMPACT_OVERHEAD) this.collapse();
+    }
+    const budget = this.budget;
+    const size = p.truesize;
+    if (this.charge + size <= budget && !mem.wouldExceed(size)) return p;
+    this.collapse();
+    let pruned = 0;
+    while ((this.charge + size > budget || mem.wouldExceed(size)) && ooo.pruneLast(seq)) pruned++;
+    if (pruned > 0) {
+      counters.oooPruned += pruned;
+      // What was SACKed may be gone (reneging, RFC 2018 §8): report nothing until it comes again.
+      this.sackReport.forgetBlocks();
+    }
+    const overBudget = this.charge + size > budget;
+    if ((!overBudget && !mem.wouldExceed(size)) || (rq.count === 0 && ooo.empty)) return p;
+    if (overBudget) counters.drops.rcvBufferFull++;
+    else counters.drops.memoryLimit++;
+    p.release();
+    return null;
+  }
+
+  /** Collapses what wastes its frames in both queues (counted). */
+  private collapse(): void {
+    this.counters.collapsedSegments += this.rq.collapse() + this.ooo.collapse();
+  }
+}
