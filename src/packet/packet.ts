@@ -52,6 +52,8 @@ export class Packet {
    * charges to a socket's receive budget (tcp/receive-memory.ts).
    */
   truesize = 0;
+  /** What a holder charged for this packet when it took it, so it gives back that and not what truesize says later (zero-copy API). */
+  charged = 0;
   /** Bytes before `offs[0]` in `bufs[0]` that this packet may write (prepend into). */
   headroom = 0;
   /** Bytes after the end of the last fragment that this packet may write (append into). */

@@ -1,20 +1,26 @@
 /**
- * Ephemeral ports (RFC 6056), for TCP's connect and listen(0) and UDP's bind(0): one
- * chooser per stack.
+ * Ephemeral ports (RFC 6056): one chooser per stack, for TCP's connect and listen(0) and
+ * UDP's bind(0).
  *
- * Algorithm 4 ("double-hash", §3.3.4, what Linux does): port = min + (F(local, remote,
- * remote port) + table[G(local, remote, remote port)]) mod range, where F and G are keyed
- * hashes and `table` a set of counters, each advanced by the ports it hands out. So a
- * destination sees its ports advance in order from an offset no one can guess, and a
- * 4-tuple comes back only once that destination has used the whole range: a new
- * connection does not meet the TIME_WAIT of a recent one with the same ports, as it
+ * Towards a known destination (TCP connect), Algorithm 4 ("double-hash", §3.3.4, as
+ * Linux): port = min + (F(local, remote, remote port) + table[G(local, remote, remote
+ * port)]) mod range, F and G keyed hashes, `table` counters that advance with the ports
+ * they hand out. A destination sees its ports move forward from an offset no one can
+ * guess, so a 4-tuple comes back only after a good part of the range has been used: a
+ * new connection does not meet the TIME_WAIT of a recent one with the same ports, as it
  * did with random ports (a few percent of SYNs in a churn, each a 1 s timeout).
  * Algorithm 4 rather than 3 (one global counter): connections to other destinations do
- * not advance a destination's counter, so they do not shorten its cycle, and what one
- * peer sees of our ports says nothing of the next port towards another (§3.3.4).
+ * not advance a destination's counter, and what one peer sees of our ports says nothing
+ * of the next port towards another (§3.3.4). As Linux since 2022 (after Klein and Pinkas
+ * showed the counters let a remote site fingerprint a device), the table is large (2^16)
+ * and each counter moves on by a small random step too, so collisions between
+ * destinations are rare and do not show.
+ *
+ * With no destination yet (UDP bind(0), TCP listen(0)) the port is random, as Linux's:
+ * a counter would make the next one guessable.
  *
  * `usable` says whether a port may be taken (free; for a shard, also "its receive hash
- * lands on this shard"); unusable ports are skipped, as the RFC's check_suitable_port.
+ * lands on this shard"); unusable ones are skipped, as the RFC's check_suitable_port.
  */
 import { HalfSipHash } from '../util/halfsiphash.js';
 import type { Random } from '../util/random.js';
@@ -25,28 +31,41 @@ export const EPHEMERAL_LOW = 32768;
 export const EPHEMERAL_HIGH = 60999;
 const RANGE = EPHEMERAL_HIGH - EPHEMERAL_LOW + 1;
 
-/** Counters in the table (RFC 6056 leaves the size open; Linux has 65,536). */
-const TABLE_SIZE = 4096;
+/** Counters in the table (Linux's INET_TABLE_PERTURB_SIZE). Each starts at 0: F already puts the destination's start where no one can guess it. */
+const TABLE_SIZE = 1 << 16;
+/** The most a counter moves on beyond the ports it went through (a random 0..3, as Linux's small random increment). */
+const JITTER = 4;
 
 export class EphemeralPorts {
   private readonly f: HalfSipHash;
   private readonly g: HalfSipHash;
   private readonly table = new Uint16Array(TABLE_SIZE);
 
-  constructor(random: Random) {
+  constructor(private readonly random: Random) {
     this.f = new HalfSipHash(random.nextU32(), random.nextU32());
     this.g = new HalfSipHash(random.nextU32(), random.nextU32());
-    for (let i = 0; i < TABLE_SIZE; i++) this.table[i] = random.int(RANGE);
   }
 
-  /** A usable port for talking to `remote`:`remotePort` from `local` (0s when not known yet), or 0 when none is. */
+  /** A usable port for talking to `remote`:`remotePort` from `local` (RFC 6056 Algorithm 4), or 0 when none is. */
   choose(local: Ipv4Address, remote: Ipv4Address, remotePort: number, usable: (port: number) => boolean): number {
-    const offset = this.f.hash3(local, remote, remotePort);
+    const offset = this.f.hash3(local, remote, remotePort) % RANGE;
     const index = this.g.hash3(local, remote, remotePort) & (TABLE_SIZE - 1);
-    const table = this.table;
-    for (let count = 0; count < RANGE; count++) {
-      const port = EPHEMERAL_LOW + ((offset + table[index]!) % RANGE);
-      table[index] = (table[index]! + 1) % RANGE; // kept within the range: no jump when it wraps
+    const start = this.table[index]!;
+    for (let tried = 0; tried < RANGE; tried++) {
+      const port = EPHEMERAL_LOW + ((offset + start + tried) % RANGE);
+      if (!usable(port)) continue;
+      // Kept within the range: no jump when it comes round.
+      this.table[index] = (start + tried + 1 + this.random.int(JITTER)) % RANGE;
+      return port;
+    }
+    return 0;
+  }
+
+  /** A usable port picked at random (no destination yet: a bind), or 0 when none is. */
+  any(usable: (port: number) => boolean): number {
+    const start = this.random.int(RANGE);
+    for (let tried = 0; tried < RANGE; tried++) {
+      const port = EPHEMERAL_LOW + ((start + tried) % RANGE);
       if (usable(port)) return port;
     }
     return 0;

@@ -184,7 +184,7 @@ export class Udp implements L4Protocol, UdpSocketHost {
   bindPort(s: UdpSocket, port: number, address: Ipv4Address): number {
     if (!this.bindable(address)) throw new UdpError('EADDRNOTAVAIL', 'not an address of this host');
     if (port === 0) {
-      port = this.env.ephemeralPorts.choose(address, 0, 0, (p) => !this.ports.has(p));
+      port = this.env.ephemeralPorts.any((p) => !this.ports.has(p));
       if (port === 0) throw new UdpError('EADDRINUSE', 'no free ephemeral UDP port');
     } else if (!(port >= 1 && port <= 0xffff)) {
       throw new UdpError('EINVAL', `not a port: ${port}`);

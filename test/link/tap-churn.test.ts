@@ -2,8 +2,9 @@
  * Connection churn against the Linux kernel on a TAP: Shoal connects to a node:net server
  * in the namespace 30,000 times in a row, and the server closes first, so each
  * connection leaves a TIME_WAIT in the kernel. 30,000 is more than the 28,232 ephemeral
- * ports: once the range has been used (in order, RFC 6056 Algorithm 4), 4-tuples come back
- * while Linux still holds them, and Linux takes the new SYN only if its timestamp is newer
+ * ports: ports move forward through the range (RFC 6056 Algorithm 4, with small random
+ * steps), and 4-tuples come back while Linux still holds them in TIME_WAIT, where Linux
+ * takes the new SYN only if its timestamp is newer
  * than the last one it saw (tcp_timewait_state_process; else it is dropped and the SYN
  * waits a 1 s timeout). No SYN may be sent twice, no connection refused or reset.
  */
@@ -73,7 +74,7 @@ test(`tap: ${CONNECTIONS.toLocaleString('en')} sequential connections to a Linux
     );
     assert.equal(failures, 0);
     assert.equal(served, CONNECTIONS);
-    assert.equal(ports.size, EPHEMERAL_HIGH - EPHEMERAL_LOW + 1, 'the whole range was used, and then came round again');
+    assert.ok(ports.size < CONNECTIONS && ports.size > (EPHEMERAL_HIGH - EPHEMERAL_LOW + 1) / 2, `the range came round: ${ports.size} ports for ${CONNECTIONS} connections`);
     assert.equal(c.synRetransmits, 0, 'no SYN waited for a timeout');
     assert.equal(c.resetsReceived + c.connectFailures, 0);
   });

@@ -164,3 +164,21 @@ test('two sockets of one host answering each other over loopback do not hold the
   // Each delivery waits a microsecond of loop time: a millisecond holds about 500 round trips.
   assert.ok(exchanges > 100 && exchanges <= 500, `${exchanges} exchanges`);
 });
+
+test('bind(0) picks ephemeral ports at random (RFC 6056 §3.2: the next one cannot be guessed from the last), and a TCP connect in order per destination', () => {
+  const n = twoStacks();
+  const ports: number[] = [];
+  for (let i = 0; i < 200; i++) ports.push(n.a.udp.open().bind(0).localPort);
+  let sequential = 0;
+  for (let i = 1; i < ports.length; i++) if (ports[i] === ports[i - 1]! + 1) sequential++;
+  assert.ok(sequential < 5, `${sequential} of 199 UDP ports were the last one plus one`);
+  assert.ok(ports.every((p) => p >= 32768 && p <= 60999));
+  assert.equal(new Set(ports).size, ports.length, 'each bound port is in use: never handed out twice');
+  // Towards one destination, TCP's ports move forward by small steps (Algorithm 4).
+  const tcpPorts: number[] = [];
+  for (let i = 0; i < 50; i++) tcpPorts.push(n.a.tcp.connect({ dst: IP_B, dstPort: 80 }).localPort);
+  for (let i = 1; i < tcpPorts.length; i++) {
+    const step = (tcpPorts[i]! - tcpPorts[i - 1]! + 28232) % 28232;
+    assert.ok(step >= 1 && step <= 4, `TCP port ${tcpPorts[i]} after ${tcpPorts[i - 1]}`);
+  }
+});

@@ -225,7 +225,7 @@ export class CompletionQueue implements EventTarget {
     if (p.isReleased) return;
     const wasFull = this.heldCharge >= this.maxHeldBytes;
     this.held--;
-    this.heldCharge -= p.truesize;
+    this.heldCharge -= p.charged;
     p.release();
     if (wasFull && this.heldCharge < this.maxHeldBytes) this.requeueReadable();
   }
@@ -290,7 +290,9 @@ export class CompletionQueue implements EventTarget {
         const p = c.readPacket();
         if (p !== null) {
           this.held++;
-          this.heldCharge += p.truesize;
+          // What it keeps alive now: the application may yet make it hold more (front()).
+          p.charged = p.truesize;
+          this.heldCharge += p.charged;
           this.fill(n++, 'data', s, null, p, null, null);
           continue;
         }

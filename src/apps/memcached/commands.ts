@@ -14,7 +14,6 @@ import { generalStats, settingsStats, type MemcachedStats, type StatsContext } f
 import * as R from './replies.js';
 import { valueLine } from './value-reply.js';
 
-/** What a command may ask of its connection. */
 /** The shared state commands act on (memcached.ts's Memcached; sessions hold it as this). */
 export interface Cache {
   readonly store: ItemStore;
@@ -25,6 +24,7 @@ export interface Cache {
   statsContext(): StatsContext;
 }
 
+/** What a command may ask of its connection. */
 export interface CommandIo {
   send(bytes: Uint8Array): void;
   /** The next `request.length` bytes and "\r\n" are the data block of this storage command. */

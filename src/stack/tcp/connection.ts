@@ -699,11 +699,13 @@ export class TcpConnection implements EventTarget {
       if (seq === this.rx.rcvNxt) this.updateSendWindow(s);
     }
     // Zero-window and keepalive probes (one below rcvNxt, or at it against a zero
-    // window) are expected, and old data is answered at once (with its D-SACK): the
-    // sender waits for those ACKs. Anything else is counted, and answered at a limited rate.
+    // window) are expected; they, old data (with its D-SACK) and data at RCV.NXT against
+    // a zero window are answered at once: the sender waits for those ACKs. Anything else
+    // is counted, and answered at a limited rate (the one rate limit Linux does not have
+    // for data: a flood past the window gets no ACK for each segment).
     const probe = segLen <= 1 && (seq === seqAdd(this.rx.rcvNxt, -1) || (this.rx.window === 0 && seq === this.rx.rcvNxt));
     if (!probe) this.tcp.counters.drops.outOfWindow++;
-    if (probe || old) this.ackNow();
+    if (probe || old || seq === this.rx.rcvNxt) this.ackNow();
     else this.outOfWindowAck(now);
   }
 

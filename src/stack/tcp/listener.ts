@@ -176,7 +176,10 @@ export class TcpListener implements EventTarget, Acceptor<TcpConnection> {
     const ts = o.timestamps && s.tsPresent;
     const sack = ts && o.sack && s.sackPermitted;
     const scale = ts && o.windowScaling && s.wscale >= 0;
-    const tsVal = ts ? cookieTsVal(Math.floor(now) + this.tcp.tsOffsetFor(dst, src), scale ? s.wscale : -1, sack) : 0;
+    // The option bits replace the low six bits of a clock 64 ms behind ours towards this
+    // peer, so the connection the cookie makes never runs ahead of that clock (the next
+    // connection to the peer goes on from it, and must not look older to its PAWS).
+    const tsVal = ts ? cookieTsVal(Math.floor(now) + this.tcp.tsOffsetFor(dst, src) - 64, scale ? s.wscale : -1, sack) : 0;
     if (!this.tcp.cookies.queueSynAck(dst, src, s.dstPort, s.srcPort, cookie, seqAdd(s.seq, 1), advMss, window, ts, tsVal, s.tsVal, sack, scale ? shiftFor(o.recvBufferMax) : -1)) return false;
     this.tcp.counters.syncookiesSent++;
     if (!this.tcp.receiving) env.wake();

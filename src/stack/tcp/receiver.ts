@@ -5,7 +5,7 @@
  * data it holds may cost (`admit`: Linux's tcp_try_rmem_schedule). The connection
  * (connection.ts) decides what a segment means; this keeps the books of what came in.
  */
-import { COMPACT_OVERHEAD, compactCopy } from '../../packet/compact.js';
+import { COMPACT_OVERHEAD, compactCopy, shrinksAlone } from '../../packet/compact.js';
 import type { Packet } from '../../packet/packet.js';
 import { seqAdd, seqGeq, seqLt, seqSub } from '../../wire/seq.js';
 import type { ReceiveMemory } from '../receive-memory.js';
@@ -149,7 +149,8 @@ export class Receiver {
    * receive budget and the stack's limit, as Linux's tcp_try_rmem_schedule and
    * tcp_prune_queue: under memory pressure `p` is copied out of its frame, and held data
    * that wastes its frames is collapsed; over budget, that collapse, then the
-   * out-of-order data past `seq` is pruned from its far end; only then is `p` dropped
+   * out-of-order data past `seq` is pruned from its far end, then `p` itself is copied
+   * when that makes it smaller; only then is `p` dropped
    * (the peer sends it again). A connection that holds nothing always takes it (or it
    * could never make progress), so no charge exceeds the budget by more than a packet.
    * Returns what to queue (`p` or its compact copy), or null: dropped, released, counted.
@@ -177,8 +178,14 @@ export class Receiver {
       // What was SACKed may be gone (reneging, RFC 2018 §8): report nothing until it comes again.
       this.sackReport.forgetBlocks();
     }
-    const overBudget = this.charge + size > budget;
-    if ((!overBudget && !mem.wouldExceed(size)) || (rq.count === 0 && ooo.empty)) return p;
+    // Still over: `p` itself may be what wastes memory (a few KB in a 64 KB receive frame
+    // can cost more than a small buffer's whole budget). Its compact copy may fit.
+    if ((this.charge + p.truesize > budget || mem.wouldExceed(p.truesize)) && shrinksAlone(p)) {
+      p = compactCopy(p);
+      counters.collapsedSegments++;
+    }
+    const overBudget = this.charge + p.truesize > budget;
+    if ((!overBudget && !mem.wouldExceed(p.truesize)) || (rq.count === 0 && ooo.empty)) return p;
     if (overBudget) counters.drops.rcvBufferFull++;
     else counters.drops.memoryLimit++;
     p.release();

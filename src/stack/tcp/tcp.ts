@@ -172,9 +172,14 @@ export class Tcp implements L4Protocol, ListenerHost<TcpConnection> {
     return c;
   }
 
-  /** A free port (no connection, TIME_WAIT or listener has it) chosen for `remote`:`remotePort` (RFC 6056, ports.ts); 0 when none is. */
+  /**
+   * A free port (no connection, TIME_WAIT or listener has it; ports.ts): for a connection
+   * to `remote`:`remotePort`, RFC 6056's Algorithm 4; for a listener (no remote), random.
+   * 0 when none is free.
+   */
   private ephemeralPort(local = 0, remote = 0, remotePort = 0): number {
-    return this.env.ephemeralPorts.choose(local, remote, remotePort, this.portFree);
+    const ports = this.env.ephemeralPorts;
+    return remote === 0 ? ports.any(this.portFree) : ports.choose(local, remote, remotePort, this.portFree);
   }
 
   private readonly portFree = (p: number): boolean => this.portUse[p] === 0 && !this.listeners.has(p);
