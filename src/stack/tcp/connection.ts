@@ -1018,9 +1018,32 @@ export class TcpConnection implements EventTarget {
     this.sndUna = ack;
     if (seqLt(this.sndNxt, ack)) this.sndNxt = ack;
     if (this.sackOk) this.sb.advance(ack);
+    this.rttFromAck(ack, now);
+    this.retries = 0;
+    this.rtt.backoff = 0;
+    this.congestionOnAck(ack, acked, flight, now);
+    if (this.tlpOut && seqGeq(ack, this.tlpEnd)) this.tlpOut = false;
+    if (this.sndUna === this.sndMax) {
+      if (this.rtxKind !== RTX_PERSIST) this.tcp.env.timers.cancel(this.rtxTimer);
+    } else {
+      this.armRetransmit(now, true);
+    }
+    if (this.wantWritable) {
+      const free = this.sndBuf - this.sbuf.charge;
+      if (free >= this.sndBuf >>> 2 || this.sbuf.length === 0) {
+        this.wantWritable = false;
+        this.tcp.queueEvent(this, EV_WRITABLE);
+      }
+    }
+    if (finAcked && !this.finAcked(now)) return;
+    if (this.sbuf.length > seqSub(this.sndNxt, this.bufSeq) || this.rexmitPending || (this.inRecovery && this.sackOk)) this.tcp.markReady(this, false);
+  }
+
+  /** An RTT sample from an ACK of new data (RFC 7323 §4 RTTM; else Karn's timed segment, RFC 6298 §3). */
+  private rttFromAck(ack: number, now: number): void {
     if (this.tsOk) {
-      // RTTM (RFC 7323 §4): every ACK of new data with a TSecr is a sample, retransmitted
-      // or not (the echo names the transmission); 0 is taken as "no echo", as Linux does.
+      // Every ACK of new data with a TSecr is a sample, retransmitted or not (the echo
+      // names the transmission); 0 is taken as "no echo", as Linux does.
       if (this.rxTsEcr > 0) {
         const r = (this.tsNow(now) - this.rxTsEcr) | 0;
         if (r >= 0 && r <= this.opts.maxRto) {
@@ -1033,8 +1056,10 @@ export class TcpConnection implements EventTarget {
       this.cc.onRtt?.(now - this.rttTime, now);
       this.timing = false;
     }
-    this.retries = 0;
-    this.rtt.backoff = 0;
+  }
+
+  /** What `acked` new bytes (of `flight` in flight) do to the window: recovery ends or goes on (RFC 6582, 6675), or cwnd grows. */
+  private congestionOnAck(ack: number, acked: number, flight: number, now: number): void {
     const mss = this.sndMss;
     if (this.inRecovery) {
       if (seqGeq(ack, this.recover)) {
@@ -1052,40 +1077,29 @@ export class TcpConnection implements EventTarget {
         if (acked >= mss) cw += mss;
         this.cc.cwnd = cw > mss ? cw : mss;
       }
-    } else {
-      this.dupAcks = 0;
-      this.cc.onAck(acked, flight, mss, now);
-      // Linux's tcp_sndbuf_expand: room for twice the window, so the buffer never limits the flight.
-      const want = 2 * this.cc.cwnd;
-      if (want > this.sndBuf && this.sndBuf < this.opts.sendBufferMax) this.sndBuf = want < this.opts.sendBufferMax ? want : this.opts.sendBufferMax;
+      return;
     }
-    if (this.tlpOut && seqGeq(ack, this.tlpEnd)) this.tlpOut = false;
-    if (this.sndUna === this.sndMax) {
-      if (this.rtxKind !== RTX_PERSIST) this.tcp.env.timers.cancel(this.rtxTimer);
-    } else {
-      this.armRetransmit(now, true);
+    this.dupAcks = 0;
+    this.cc.onAck(acked, flight, mss, now);
+    // Linux's tcp_sndbuf_expand: room for twice the window, so the buffer never limits the flight.
+    const want = 2 * this.cc.cwnd;
+    if (want > this.sndBuf && this.sndBuf < this.opts.sendBufferMax) this.sndBuf = want < this.opts.sendBufferMax ? want : this.opts.sendBufferMax;
+  }
+
+  /** Our FIN was acknowledged (RFC 9293 §3.10.7.4): the next state. False when the connection is gone (TIME_WAIT or CLOSED). */
+  private finAcked(now: number): boolean {
+    const st = this.state;
+    if (st === FIN_WAIT_1) {
+      this.setState(FIN_WAIT_2);
+      if (this.userClosed) this.armIdle(IDLE_FIN_WAIT_2, now + this.opts.finWait2Timeout);
+    } else if (st === CLOSING) {
+      this.enterTimeWait(now);
+      return false;
+    } else if (st === LAST_ACK) {
+      this.destroy(null);
+      return false;
     }
-    if (this.wantWritable) {
-      const free = this.sndBuf - this.sbuf.charge;
-      if (free >= this.sndBuf >>> 2 || this.sbuf.length === 0) {
-        this.wantWritable = false;
-        this.tcp.queueEvent(this, EV_WRITABLE);
-      }
-    }
-    if (finAcked) {
-      const st = this.state;
-      if (st === FIN_WAIT_1) {
-        this.setState(FIN_WAIT_2);
-        if (this.userClosed) this.armIdle(IDLE_FIN_WAIT_2, now + this.opts.finWait2Timeout);
-      } else if (st === CLOSING) {
-        this.enterTimeWait(now);
-        return;
-      } else if (st === LAST_ACK) {
-        this.destroy(null);
-        return;
-      }
-    }
-    if (this.sbuf.length > seqSub(this.sndNxt, this.bufSeq) || this.rexmitPending || (this.inRecovery && this.sackOk)) this.tcp.markReady(this, false);
+    return true;
   }
 
   /**
@@ -1545,13 +1559,7 @@ export class TcpConnection implements EventTarget {
         const rw = this.initialWindow(mss);
         if (this.cc.cwnd > rw) this.cc.cwnd = rw;
       }
-      let cw = this.cc.cwnd;
-      if (!this.inRecovery && this.dupAcks > 0) cw += (this.dupAcks < 2 ? this.dupAcks : 2) * mss;
-      // In SACK recovery, cwnd limits pipe (RFC 6675), the peer's window the flight.
-      const cwFlight = this.inRecovery && this.sackOk ? this.sb.pipe(this.sndUna, this.sndMax, this.highRxt, this.sndMss) : flight;
-      let avail = this.sndWnd - flight;
-      if (cw - cwFlight < avail) avail = cw - cwFlight;
-      if (this.probeNew) avail = this.sndWnd - flight < mss ? this.sndWnd - flight : mss; // a loss probe: one segment, cwnd or not
+      const avail = this.sendable(flight, mss);
       let len = unsent;
       if (len > avail) len = avail;
       const maxSeg = this.probeNew ? mss : this.maxSegment(mss);
@@ -1573,26 +1581,7 @@ export class TcpConnection implements EventTarget {
         const fin = last && this.finQueued ? TCP_FIN : 0;
         const p = this.build(seq, TCP_ACK | fin | (last ? TCP_PSH : 0), seqSub(seq, this.bufSeq), len, false, mss);
         if (p === null) return null;
-        const after = seqAdd(end, fin ? 1 : 0);
-        if (this.sackOk && seqGt(after, this.sndMax)) this.rack.record(seqLt(seq, this.sndMax) ? this.sndMax : seq, after, now);
-        if (seqLt(seq, this.sndMax)) {
-          const c = this.tcp.counters;
-          c.retransmittedSegments++;
-          c.retransmittedBytes += seqLt(end, this.sndMax) ? len : seqSub(this.sndMax, seq);
-          if (this.timing && seqLt(seq, this.rttSeq)) this.timing = false;
-        } else if (!this.timing && !this.tsOk) {
-          this.timing = true;
-          this.rttSeq = end;
-          this.rttTime = now;
-        }
-        this.sndNxt = after;
-        this.lastSend = now;
-        if (seqGt(after, this.sndMax)) {
-          this.sndMax = after;
-          this.armRetransmit(now, false);
-        } else if (!this.rtxTimer.armed || this.rtxKind === RTX_PERSIST) {
-          this.armRto(now);
-        }
+        this.dataSent(seq, len, seqAdd(end, fin ? 1 : 0), now);
         // Still more the window allows? Stay on the ready list.
         if (!last) this.tcp.markReady(this, false);
         return p;
@@ -1615,6 +1604,44 @@ export class TcpConnection implements EventTarget {
       return p;
     }
     return null;
+  }
+
+  /**
+   * How many bytes may go now: the peer's window less what is in flight, and cwnd less
+   * what is in flight (pipe in SACK recovery, RFC 6675; two segments more on the first
+   * duplicate ACKs, RFC 3042 limited transmit); a loss probe sends one segment, cwnd or not.
+   */
+  private sendable(flight: number, mss: number): number {
+    const wnd = this.sndWnd - flight;
+    if (this.probeNew) return wnd < mss ? wnd : mss;
+    let cw = this.cc.cwnd;
+    if (!this.inRecovery && this.dupAcks > 0) cw += (this.dupAcks < 2 ? this.dupAcks : 2) * mss;
+    const cwFlight = this.inRecovery && this.sackOk ? this.sb.pipe(this.sndUna, this.sndMax, this.highRxt, this.sndMss) : flight;
+    return cw - cwFlight < wnd ? cw - cwFlight : wnd;
+  }
+
+  /** Bookkeeping for data [seq, seq + len) just built (`after`: its end, past a FIN): RACK, retransmission counts, RTT timing, SND.NXT/MAX, the timer. */
+  private dataSent(seq: number, len: number, after: number, now: number): void {
+    const end = seqAdd(seq, len);
+    if (this.sackOk && seqGt(after, this.sndMax)) this.rack.record(seqLt(seq, this.sndMax) ? this.sndMax : seq, after, now);
+    if (seqLt(seq, this.sndMax)) {
+      const c = this.tcp.counters;
+      c.retransmittedSegments++;
+      c.retransmittedBytes += seqLt(end, this.sndMax) ? len : seqSub(this.sndMax, seq);
+      if (this.timing && seqLt(seq, this.rttSeq)) this.timing = false;
+    } else if (!this.timing && !this.tsOk) {
+      this.timing = true;
+      this.rttSeq = end;
+      this.rttTime = now;
+    }
+    this.sndNxt = after;
+    this.lastSend = now;
+    if (seqGt(after, this.sndMax)) {
+      this.sndMax = after;
+      this.armRetransmit(now, false);
+    } else if (!this.rtxTimer.armed || this.rtxKind === RTX_PERSIST) {
+      this.armRto(now);
+    }
   }
 
   /**
@@ -1762,22 +1789,11 @@ export class TcpConnection implements EventTarget {
     const ts = synOpts ? this.opts.timestamps && (synSent || this.tsOk) : this.tsOk;
     const sackPerm = synOpts && this.opts.sack && (synSent || this.sackOk);
     let optLen = synOpts ? 4 + (ts ? TS_LEN : sackPerm ? 4 : 0) + (wscale ? 4 : 0) : ts ? TS_LEN : 0;
-    let sackN = 0;
-    let ds = 0;
     const report = this.rx.sackReport;
-    if (!synOpts && hasAck && !report.empty) {
-      sackN = report.prune(this.rx.rcvNxt, this.rx.ooo.empty);
-      ds = report.dsackPending ? 1 : 0;
-      const fit = (36 - optLen) >>> 3; // 40 bytes minus the 4 of NOP, NOP, kind, length
-      if (sackN + ds > fit) sackN = fit - ds;
-      if (len > 0) {
-        // Every segment (of a super-frame too) must stay within the negotiated MSS.
-        const seg = len < segSize ? len : segSize;
-        while (sackN > 0 && optLen + 4 + 8 * (sackN + ds) + seg > this.mssLimit) sackN--;
-        if (ds > 0 && optLen + 12 + seg > this.mssLimit) ds = 0;
-      }
-      if (sackN + ds > 0) optLen += 4 + 8 * (sackN + ds);
-    }
+    const blocks = !synOpts && hasAck && !report.empty ? this.sackBlocksFor(optLen, len < segSize ? len : segSize) : 0;
+    const sackN = blocks >>> 1;
+    const ds = blocks & 1;
+    if (sackN + ds > 0) optLen += 4 + 8 * (sackN + ds);
     const hl = 20 + optLen;
     const at = p.append(hl);
     const b = p.bufs[0]!;
@@ -1793,38 +1809,8 @@ export class TcpConnection implements EventTarget {
     b[at + 18] = 0;
     b[at + 19] = 0;
     // Options in Linux's layout (tcp_options_write; wire/tcp-options.ts emitTcpOptions).
-    let o = at + 20;
-    if (synOpts) {
-      b[o] = 2;
-      b[o + 1] = 4;
-      writeU16(b, o + 2, this.rx.advMss);
-      o += 4;
-      this.rx.rcvAdv = seqAdd(this.rx.rcvNxt, Math.min(this.rx.rcvBuf, 65535));
-    }
-    if (ts) {
-      b[o] = sackPerm ? 4 : 1;
-      b[o + 1] = sackPerm ? 2 : 1;
-      b[o + 2] = 8;
-      b[o + 3] = 10;
-      const now = env.clock.now();
-      writeU32(b, o + 4, synOpts && !synSent && this.synAckTsVal >= 0 ? this.synAckTsVal : this.tsNow(now));
-      writeU32(b, o + 8, synSent ? 0 : this.tsRecent);
-      o += TS_LEN;
-    } else if (sackPerm) {
-      b[o] = 1;
-      b[o + 1] = 1;
-      b[o + 2] = 4;
-      b[o + 3] = 2;
-      o += 4;
-    }
-    if (wscale) {
-      b[o] = 1;
-      b[o + 1] = 3;
-      b[o + 2] = 3;
-      b[o + 3] = this.rx.ourScale;
-      o += 4;
-    }
-    if (sackN + ds > 0) o = report.write(b, o, sackN, ds > 0);
+    const o = this.writeOptions(b, at + 20, synOpts, ts, sackPerm, wscale);
+    if (sackN + ds > 0) report.write(b, o, sackN, ds > 0);
     if (len > 0) {
       this.rx.dupAcksOwed = 0; // a segment with data is no duplicate ACK
       this.sbuf.appendTo(p, dataOff, len);
@@ -1844,6 +1830,60 @@ export class TcpConnection implements EventTarget {
       if (this.delackTimer.armed) env.timers.cancel(this.delackTimer);
     }
     return p;
+  }
+
+  /**
+   * How many SACK blocks (and whether the D-SACK block) the next ACK carries, packed as
+   * blocks << 1 | dsack: what the 40 bytes of options leave beside `optLen`, and no more
+   * than keeps a segment of `seg` payload bytes within the negotiated MSS.
+   */
+  private sackBlocksFor(optLen: number, seg: number): number {
+    const report = this.rx.sackReport;
+    let sackN = report.prune(this.rx.rcvNxt, this.rx.ooo.empty);
+    let ds = report.dsackPending ? 1 : 0;
+    const fit = (36 - optLen) >>> 3; // 40 bytes minus the 4 of NOP, NOP, kind, length
+    if (sackN + ds > fit) sackN = fit - ds;
+    if (seg > 0) {
+      // Every segment (of a super-frame too) must stay within the negotiated MSS.
+      while (sackN > 0 && optLen + 4 + 8 * (sackN + ds) + seg > this.mssLimit) sackN--;
+      if (ds > 0 && optLen + 12 + seg > this.mssLimit) ds = 0;
+    }
+    return (sackN << 1) | ds;
+  }
+
+  /** Writes the MSS, timestamps, SACK-permitted and window-scale options at `o` (those asked for); returns where the next goes. */
+  private writeOptions(b: Uint8Array, o: number, synOpts: boolean, ts: boolean, sackPerm: boolean, wscale: boolean): number {
+    const synSent = this.state === SYN_SENT;
+    if (synOpts) {
+      b[o] = 2;
+      b[o + 1] = 4;
+      writeU16(b, o + 2, this.rx.advMss);
+      o += 4;
+      this.rx.rcvAdv = seqAdd(this.rx.rcvNxt, Math.min(this.rx.rcvBuf, 65535));
+    }
+    if (ts) {
+      b[o] = sackPerm ? 4 : 1;
+      b[o + 1] = sackPerm ? 2 : 1;
+      b[o + 2] = 8;
+      b[o + 3] = 10;
+      writeU32(b, o + 4, synOpts && !synSent && this.synAckTsVal >= 0 ? this.synAckTsVal : this.tsNow(this.tcp.env.clock.now()));
+      writeU32(b, o + 8, synSent ? 0 : this.tsRecent);
+      o += TS_LEN;
+    } else if (sackPerm) {
+      b[o] = 1;
+      b[o + 1] = 1;
+      b[o + 2] = 4;
+      b[o + 3] = 2;
+      o += 4;
+    }
+    if (wscale) {
+      b[o] = 1;
+      b[o + 1] = 3;
+      b[o + 2] = 3;
+      b[o + 3] = this.rx.ourScale;
+      o += 4;
+    }
+    return o;
   }
 
   // ================================================================ closing
