@@ -5,9 +5,12 @@
  * timer), delayed ACKs, Nagle, keepalive, the FIN_WAIT_2 timeout; TIME_WAIT is handed
  * to a compact record (time-wait.ts).
  *
- * Receive (`segmentArrives`) only updates state and marks what must be sent (an ACK,
- * data the window now allows); transmit (`output`) is pulled by the Tcp, one segment
- * at a time, built at that moment so it carries the newest ACK and window.
+ * Receive (`segmentArrives`, RFC 9293 §3.10.7.4 step by step) only updates state and
+ * marks what must be sent (an ACK, data the window now allows); transmit (`output`) is
+ * pulled by the Tcp, one segment at a time, built at that moment so it carries the
+ * newest ACK and window. The books of what came in (RCV.NXT, the window, the queues,
+ * receive memory) are the Receiver's (receiver.ts); what a connection asks of the TCP
+ * that hosts it, and when callbacks run, is in host.ts; LISTEN is in listener.ts.
  */
 import { Packet, GSO_TCPV4 } from '../../packet/packet.js';
 import type { Owner } from '../../packet/owner.js';
