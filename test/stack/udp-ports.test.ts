@@ -182,3 +182,23 @@ test('bind(0) picks ephemeral ports at random (RFC 6056 §3.2: the next one cann
     assert.ok(step >= 1 && step <= 4, `TCP port ${tcpPorts[i]} after ${tcpPorts[i - 1]}`);
   }
 });
+
+test('with every ephemeral port in use, a connect fails at once with EADDRNOTAVAIL (as Linux) and one that frees a port lets the next through', () => {
+  const n = twoStacks();
+  const RANGE = 60999 - 32768 + 1;
+  // Connections to a host that does not answer: each holds its port in SYN_SENT.
+  const far = parseIpv4('10.0.0.99');
+  const held = [];
+  for (let i = 0; i < RANGE; i++) held.push(n.a.tcp.connect({ dst: far, dstPort: 9 }));
+  assert.equal(new Set(held.map((c) => c.localPort)).size, RANGE, 'every port handed out once');
+  let error: string | undefined;
+  const c = n.a.tcp.connect({ dst: far, dstPort: 9 });
+  c.onClose = (e) => (error = e?.code);
+  n.run(undefined, 1);
+  assert.equal(error, 'EADDRNOTAVAIL');
+  held[0]!.abort();
+  const again = n.a.tcp.connect({ dst: far, dstPort: 9 });
+  assert.equal(again.localPort, held[0]!.localPort, 'the freed port is the one left');
+  for (const h of held) h.abort();
+  again.abort();
+});

@@ -597,7 +597,7 @@ export class TcpConnection implements EventTarget {
     this.destroy(tcpError(code));
   }
 
-  /** Fails before any segment was sent (no route). */
+  /** Fails before any segment was sent (no route, no free port). */
   failNow(code: TcpErrorCode): void {
     this.tcp.counters.connectFailures++;
     this.closeError = tcpError(code);

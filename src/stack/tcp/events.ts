@@ -12,7 +12,7 @@ export interface EventTarget {
   dispatchEvents(): void;
 }
 
-export type TcpErrorCode = 'ECONNREFUSED' | 'ECONNRESET' | 'ETIMEDOUT' | 'EHOSTUNREACH' | 'ENETUNREACH' | 'EPIPE' | 'ECONNABORTED';
+export type TcpErrorCode = 'ECONNREFUSED' | 'ECONNRESET' | 'ETIMEDOUT' | 'EHOSTUNREACH' | 'ENETUNREACH' | 'EPIPE' | 'ECONNABORTED' | 'EADDRNOTAVAIL';
 
 export interface TcpError {
   code: TcpErrorCode;
@@ -28,6 +28,7 @@ export function tcpError(code: TcpErrorCode): TcpError {
     ENETUNREACH: 'network is unreachable',
     EPIPE: 'broken pipe',
     ECONNABORTED: 'connection aborted',
+    EADDRNOTAVAIL: 'cannot assign requested address',
   };
   return { code, message: messages[code] };
 }

@@ -162,7 +162,8 @@ export class Tcp implements L4Protocol, ListenerHost<TcpConnection> {
     }
     const c = new TcpConnection(this, src ?? 0, port, o.dst, o.dstPort, opts, false);
     if (src === null || port === 0) {
-      c.failNow(src === null ? 'ENETUNREACH' : 'ECONNABORTED');
+      // No free ephemeral port: EADDRNOTAVAIL, as Linux's connect() says.
+      c.failNow(src === null ? 'ENETUNREACH' : 'EADDRNOTAVAIL');
       env.wake();
       return c;
     }
