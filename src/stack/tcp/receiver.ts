@@ -161,7 +161,7 @@ export class Receiver {
     const rq = this.rq;
     const ooo = this.ooo;
     if (mem.pressure) {
-      if (p.truesize > p.length + COMPACT_OVERHEAD) {
+      if (shrinksAlone(p)) {
         p = compactCopy(p);
         counters.pressureCopies++;
       }
