@@ -75,12 +75,12 @@ test('a server that does not read: write() returns false, the window closes, dra
     // window field cannot offer (RFC 7323 §2.3), and perhaps what rounding let in beyond it.
     const unit = 1 << reader.windowScales.receive;
     const full = (): boolean => reader.readableLength > reader.receiveBufferSize - unit;
-    for (let waited = 0; waited < 5000 && !(full() && client.sndWnd === 0); waited += 20) await delay(20);
+    for (let waited = 0; waited < 5000 && !(full() && client.snd.sndWnd === 0); waited += 20) await delay(20);
     assert.equal(server_.bytesRead, 0, 'the server has not read');
     assert.equal(server_.readableLength, 0);
     assert.equal(reader.receiveBufferSize, DEFAULT_TCP_OPTIONS.recvBuffer, 'a reader that reads nothing does not grow its buffer');
     assert.ok(full() && reader.readableLength < reader.receiveBufferSize + 4 * unit, `the receive queue is full (${reader.readableLength} of ${reader.receiveBufferSize})`);
-    assert.equal(client.sndWnd, 0, 'the peer advertises a zero window');
+    assert.equal(client.snd.sndWnd, 0, 'the peer advertises a zero window');
     // TCP wakes a writer when a quarter of its send buffer is free: it may stall with less free.
     assert.ok(client.sendBufferSize <= SEND_BUFFER_MAX);
     assert.ok(client.writableLength > (client.sendBufferSize * 3) / 4, `the send buffer is full (${client.writableLength} of ${client.sendBufferSize} bytes)`);

@@ -217,10 +217,10 @@ test('setNoDelay and setKeepAlive reach the TCP connection; keepalive probes kee
     const hostB = network.hosts[1]!.stack;
     const clientConn = hostA.tcp.lookup(hostA.address, c.localPort!, hostB.address, 80)!;
     const serverConn = hostB.tcp.lookup(hostB.address, 80, hostA.address, c.localPort!)!;
-    assert.equal(clientConn.noDelay, true);
-    assert.equal(serverConn.noDelay, true);
+    assert.equal(clientConn.snd.noDelay, true);
+    assert.equal(serverConn.snd.noDelay, true);
     c.setNoDelay(false);
-    assert.equal(clientConn.noDelay, false);
+    assert.equal(clientConn.snd.noDelay, false);
     assert.equal(c.setKeepAlive(true, 1000), c);
     // Idle for 1 s: both ends probe, both answer; the connection stays up.
     const probed = (): boolean => hostA.tcp.counters.keepaliveProbes >= 1 && hostB.tcp.counters.keepaliveProbes >= 1;

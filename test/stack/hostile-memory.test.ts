@@ -77,7 +77,7 @@ test('hostile memory: 40 × 11,000 out-of-order bytes and 40,000 in-order bytes 
     n.run(undefined, 1);
     const conn = b.tcp.lookup(IP_B, dport, ATTACKER, port);
     assert.ok(conn !== null, `the attacker's SYN to ${dport} was taken ${note}`);
-    const ack = (conn.iss + 1) >>> 0;
+    const ack = (conn.snd.iss + 1) >>> 0;
     inject({ srcPort: port, dstPort: dport, seq: (isn + 1) >>> 0, ack, flags: TCP_ACK, window: 65535, urgent: 0 });
     n.run(undefined, 1);
     assert.equal(conn.stateName, 'ESTABLISHED', note);

@@ -155,7 +155,7 @@ function transfer(congestion: 'cubic' | 'newreno', n: number, seed: number): { m
   const ms = net.clock.now();
   assert.equal(err, null, `${congestion} ${S}`);
   assert.equal(sd!.digest(), sha256(data), `${congestion}: data ${S}`);
-  assert.equal(c.cc.name, congestion);
+  assert.equal(c.snd.cc.name, congestion);
   const r = { ms, avgCwnd: sum / samples, fast: net.a.tcp.counters.fastRetransmits, rto: net.a.tcp.counters.rtoTimeouts };
   c.close();
   l.close();

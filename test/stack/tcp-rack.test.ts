@@ -44,7 +44,7 @@ function open(features?: Partial<DeviceFeatures>, rtt = RTT): Path {
   r.advance(rtt);
   r.send({ srcPort: 80, dstPort: c.localPort, seq: PEER_ISN, ack: syn!.seq + 1, flags: TCP_SYN | TCP_ACK, window: 65535, urgent: 0, options: { mss: MSS, sackPermitted: true, tsVal: 1000, tsEcr: syn!.options.tsVal! } });
   const [hsAck] = r.collect();
-  assert.ok(c.sackOk && c.tsOk, S);
+  assert.ok(c.snd.sackOk && c.snd.tsOk, S);
   const una = syn!.seq + 1;
   return {
     r,
@@ -88,7 +88,7 @@ test('tcp rack: the ACK of a reordered segment echoes the original\'s timestamp:
   assert.equal(k.spuriousRecoveries, 1, S);
   assert.equal(p.c.recovering, false, 'the recovery is over');
   assert.ok(p.c.cwnd >= cwndBefore, `cwnd back (${p.c.cwnd} ≥ ${cwndBefore}) ${S}`);
-  assert.ok(p.c.reordering >= 4, `the duplicate threshold follows the reordering seen (${p.c.reordering}) ${S}`);
+  assert.ok(p.c.snd.rec.reordering >= 4, `the duplicate threshold follows the reordering seen (${p.c.snd.rec.reordering}) ${S}`);
 });
 
 test('tcp rack: the ACK echoes the retransmission\'s timestamp: the loss was real, nothing is undone', () => {
@@ -96,7 +96,7 @@ test('tcp rack: the ACK echoes the retransmission\'s timestamp: the loss was rea
   p.ack(p.seg(4), [], tsRetransmit);
   assert.equal(p.r.tcp.counters.spuriousRecoveries, 0, S);
   assert.ok(p.c.cwnd < cwndBefore, S);
-  assert.equal(p.c.reordering, 3, 'no reordering seen');
+  assert.equal(p.c.snd.rec.reordering, 3, 'no reordering seen');
 });
 
 test('tcp rack: one SACK for the last segment: the rest is lost once RTT + reordering window have passed, with no RTO (RFC 8985 §6)', () => {

@@ -50,12 +50,12 @@ function open(peer: WireOptions, options?: TcpOptions): Open {
 test('tcp sack: SACK-permitted offered in our SYN, on only when the peer offers it too', () => {
   const a = open({ mss: MSS, sackPermitted: true });
   assert.equal(a.syn.options.sackPermitted, true);
-  assert.equal(a.c.sackOk, true);
+  assert.equal(a.c.snd.sackOk, true);
   const b = open({ mss: MSS });
-  assert.equal(b.c.sackOk, false, 'the peer did not offer it');
+  assert.equal(b.c.snd.sackOk, false, 'the peer did not offer it');
   const c = open({ mss: MSS, sackPermitted: true }, { sack: false });
   assert.equal(c.syn.options.sackPermitted, undefined, 'switched off: not offered');
-  assert.equal(c.c.sackOk, false);
+  assert.equal(c.c.snd.sackOk, false);
   // Passive: the SYN-ACK carries SACK-permitted only in answer to it.
   for (const offer of [true, false]) {
     const r = new Raw(SEED);
@@ -107,7 +107,7 @@ test('tcp sack: the blocks we send describe what is held, the most recent first 
 
 test('tcp sack: with timestamps, three blocks fit; a data segment keeps within the MSS', () => {
   const o = open({ mss: MSS, sackPermitted: true, tsVal: 100, tsEcr: 0 });
-  assert.ok(o.c.tsOk && o.c.sackOk);
+  assert.ok(o.c.snd.tsOk && o.c.snd.sackOk);
   assert.equal(o.c.sndMss, MSS - 12);
   const base = PEER_ISN + 1;
   const una = o.iss + 1;

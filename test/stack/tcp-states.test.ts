@@ -234,7 +234,7 @@ test('tcp states: abort() sends RST; segments for no connection get RST', () => 
   c.abort();
   const [rst] = r.collect();
   assert.equal(rst!.flags & TCP_RST, TCP_RST);
-  assert.equal(rst!.seq, c.sndNxt);
+  assert.equal(rst!.seq, c.snd.sndNxt);
   r.tcp.flush();
   assert.deepEqual(events, ['connect', 'close']);
   // An ACK for nothing: RST with seq = its ack.

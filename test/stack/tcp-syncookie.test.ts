@@ -73,7 +73,7 @@ test('syn cookies: a full SYN queue answers statelessly; the ACK makes an ESTABL
   assert.equal(c.stateName, 'ESTABLISHED');
   assert.equal(c.remotePort, 5000);
   assert.equal(c.sndMss, 1300, '1400 from the SYN → 1300 from the table');
-  assert.equal(c.iss, sa[0]!.seq);
+  assert.equal(c.snd.iss, sa[0]!.seq);
   assert.deepEqual(c.windowScales, { send: 0, receive: 0 });
   assert.equal(new TextDecoder().decode(c.read()!), 'hello');
   const acks = r.advance(50);
@@ -175,10 +175,19 @@ test(`syn cookies: ${FLOOD} spoofed SYNs while a client connects and sends 1 MB:
   });
   const rnd = new Random(SEED ^ 0x5eed);
   let injected = 0;
+  // Each spoofed SYN from its own (address, port): one that repeated a 4-tuple still in the
+  // SYN queue would be that connection's SYN again, not a new one to account for.
+  const used = new Set<number>();
   const inject = (n: number): void => {
     for (let i = 0; i < n; i++) {
-      const src = (0xc6120000 | rnd.int(0x20000)) >>> 0; // 198.18.0.0/15
-      const h = syn(1024 + rnd.int(64_000), rnd.nextU32(), [536, 1300, 1440, 1460][rnd.int(4)]);
+      let src: number;
+      let port: number;
+      do {
+        src = (0xc6120000 | rnd.int(0x20000)) >>> 0; // 198.18.0.0/15
+        port = 1024 + rnd.int(64_000);
+      } while (used.has((src & 0x1ffff) * 65536 + port));
+      used.add((src & 0x1ffff) * 65536 + port);
+      const h = syn(port, rnd.nextU32(), [536, 1300, 1440, 1460][rnd.int(4)]);
       const hl = tcpHeaderLength(h);
       const p = Packet.alloc(b.pool, 64);
       if (p === null) throw new Error('pool empty');

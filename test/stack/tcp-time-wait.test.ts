@@ -44,7 +44,7 @@ test('TIME_WAIT: the connection becomes a record; a retransmitted FIN gets the s
   assert.equal(again!.seq, iss + 2);
   assert.equal(again!.ack, PEER_ISN + 2);
   assert.equal(again!.options.tsEcr, PEER_TS + 10, 'TS.Recent echoed');
-  assert.equal(again!.options.tsVal, c.tsNow(r.now), 'our clock, as the connection had it');
+  assert.equal(again!.options.tsVal, c.snd.tsNow(r.now), 'our clock, as the connection had it');
   // The FIN restarted 2·MSL: still here 1999 ms later, gone at 2000.
   r.advance(1999);
   assert.equal(c.stateName, 'TIME_WAIT');

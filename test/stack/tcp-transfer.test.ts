@@ -35,7 +35,7 @@ function bulk(name: string, o: Omit<PairOptions, 'seed'>, n = N, reader: { maxRe
   let maxFlight = 0;
   h.ab.tap = (b) => {
     if (b[14] === 0 && b[15] === 0 && (b[13]! & 0x02) === 0) zeroWindows++;
-    const f = (c.sndNxt - c.sndUna) | 0;
+    const f = (c.snd.sndNxt - c.snd.sndUna) | 0;
     if (f > maxFlight) maxFlight = f;
   };
   const cd = drain(c, reader.maxRead !== undefined ? { maxRead: reader.maxRead } : {});

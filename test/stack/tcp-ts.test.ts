@@ -23,7 +23,7 @@ function open(peerTs: boolean, options?: TcpOptions): { r: Raw; c: TcpConnection
 test('tcp timestamps: negotiated in SYN/SYN-ACK; then on every segment, echoing TS.Recent; MSS 12 less', () => {
   const { r, c, syn, una } = open(true);
   assert.ok(syn.options.tsVal !== undefined && syn.options.tsEcr === 0, 'our SYN offers timestamps');
-  assert.equal(c.tsOk, true);
+  assert.equal(c.snd.tsOk, true);
   assert.equal(c.sndMss, 1460 - 12);
   r.advance(500);
   c.write(new Uint8Array(5000));
@@ -31,7 +31,7 @@ test('tcp timestamps: negotiated in SYN/SYN-ACK; then on every segment, echoing 
   assert.ok(out.length >= 3);
   for (const s of out) {
     assert.equal(s.options.tsEcr, 1000, 'echoes the SYN-ACK TSval');
-    assert.equal(s.options.tsVal, c.tsNow(r.now), 'our millisecond clock + offset');
+    assert.equal(s.options.tsVal, c.snd.tsNow(r.now), 'our millisecond clock + offset');
     assert.ok(s.payload.length <= 1448);
   }
   // The peer's next TSval becomes TS.Recent (it covers Last.ACK.sent).
@@ -42,9 +42,9 @@ test('tcp timestamps: negotiated in SYN/SYN-ACK; then on every segment, echoing 
   // Off on either side: no option.
   const off = open(true, { timestamps: false });
   assert.equal(off.syn.options.tsVal, undefined);
-  assert.equal(off.c.tsOk, false);
+  assert.equal(off.c.snd.tsOk, false);
   const peerOff = open(false);
-  assert.equal(peerOff.c.tsOk, false);
+  assert.equal(peerOff.c.snd.tsOk, false);
   assert.equal(peerOff.c.sndMss, 1460);
 });
 

@@ -227,7 +227,7 @@ export class TcpListener implements EventTarget, Acceptor<TcpConnection> {
     this.adopt(c);
     c.openFromCookie(syn, iss, now);
     // Our timestamps go on from the SYN-ACK's (the peer's PAWS wants them not to go back).
-    if (syn.tsPresent) c.tsOffset = (((s.tsEcr | 0x3f) + 1 - Math.floor(now)) >>> 0);
+    if (syn.tsPresent) c.snd.tsOffset = (((s.tsEcr | 0x3f) + 1 - Math.floor(now)) >>> 0);
     c.segmentArrives(s, p, now);
     if (c.listener === this && !c.inAcceptQueue) this.forget(c);
     return true;

@@ -52,6 +52,11 @@ export class Receiver {
   readonly ooo: OutOfOrderQueue;
   /** The SACK and D-SACK blocks we report (RFC 2018 §4, RFC 2883). */
   readonly sackReport = new SackReport();
+  /** RFC 7323 TS.Recent: the timestamp we echo, and when it was set (ms, for the 24-day rule of §5.5). */
+  tsRecent = 0;
+  tsRecentAt = 0;
+  /** RFC 7323 Last.ACK.sent: RCV.NXT in the last ACK we sent. */
+  lastAckSent = 0;
 
   constructor(
     opts: ResolvedTcpOptions,
@@ -131,6 +136,31 @@ export class Receiver {
     const cur = seqSub(this.rcvAdv, this.rcvNxt);
     const threshold = Math.min(this.rcvBuf >>> 1, this.advMss);
     return this.freeSpace() - cur >= threshold && cur <= this.rcvBuf >>> 1;
+  }
+
+  /** An ACK went (any segment with the ACK flag): it acknowledged everything up to RCV.NXT. */
+  ackSent(): void {
+    this.lastAckSent = this.rcvNxt;
+    this.rcvUnacked = 0;
+  }
+
+  /**
+   * How many SACK blocks (and whether the D-SACK block) the next ACK carries, packed as
+   * blocks << 1 | dsack: what the 40 bytes of options leave beside `optLen`, and no more
+   * than keeps a segment of `seg` payload bytes within the negotiated MSS `mssLimit`.
+   */
+  sackBlocksFor(optLen: number, seg: number, mssLimit: number): number {
+    const report = this.sackReport;
+    let sackN = report.prune(this.rcvNxt, this.ooo.empty);
+    let ds = report.dsackPending ? 1 : 0;
+    const fit = (36 - optLen) >>> 3; // 40 bytes minus the 4 of NOP, NOP, kind, length
+    if (sackN + ds > fit) sackN = fit - ds;
+    if (seg > 0) {
+      // Every segment (of a super-frame too) must stay within the negotiated MSS.
+      while (sackN > 0 && optLen + 4 + 8 * (sackN + ds) + seg > mssLimit) sackN--;
+      if (ds > 0 && optLen + 12 + seg > mssLimit) ds = 0;
+    }
+    return (sackN << 1) | ds;
   }
 
   /** Receive-buffer autotuning (rcv-autotune.ts) after the application read, unless the stack is short of memory. */
