@@ -15,28 +15,23 @@
 import type { Owner } from '../../packet/owner.js';
 import type { Packet } from '../../packet/packet.js';
 import type { Timer } from '../../time/timers.js';
-import { seqAdd, seqGeq, seqGt, seqLeq, seqLt, seqSub } from '../../wire/seq.js';
+import { seqAdd, seqGeq, seqGt, seqLeq, seqLt } from '../../wire/seq.js';
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../../wire/tcp.js';
 import { EV_CLOSE, EV_CONNECT, EV_END, EV_READABLE, EV_WRITABLE, tcpError, type EventTarget, type TcpError, type TcpErrorCode } from './events.js';
 import { negotiate, SYN_SENT_BAD_ACK, SYN_SENT_REFUSED, SYN_SENT_SYN, SYN_SENT_SYN_ACK, synSentVerdict } from './handshake.js';
 import type { Acceptor, ConnectionHost } from './host.js';
-import { CHALLENGE_ACK_INTERVAL_MS, PAWS_IDLE } from './limits.js';
 import type { ResolvedTcpOptions } from './options.js';
 import { Receiver } from './receiver.js';
-import { OOO_FULL } from './recv-queue.js';
 import type { SegmentInfo } from './segment.js';
+import { IdleTimer, type IdleOwner } from './idle-timer.js';
+import { timeWaitStateOf } from './time-wait.js';
 import { MIN_MSS, RTX_PERSIST, RTX_PROBE, Sender, type SenderOwner } from './sender.js';
 import {
   CLOSE_WAIT, CLOSED, CLOSING, ESTABLISHED, FIN_WAIT_1, FIN_WAIT_2, LAST_ACK, STATE_NAMES, SYN_RECEIVED, SYN_SENT, TIME_WAIT,
   type TcpStateName,
 } from './state.js';
 
-/** What the idle timer is armed for: nothing, keepalive (RFC 1122 §4.2.3.6), or the FIN_WAIT_2 timeout. */
-const IDLE_NONE = 0;
-const IDLE_KEEPALIVE = 1;
-const IDLE_FIN_WAIT_2 = 2;
-
-export class TcpConnection implements EventTarget, SenderOwner {
+export class TcpConnection implements EventTarget, SenderOwner, IdleOwner {
   // --- identity and bookkeeping (owned by Tcp) ---
   hashNext: TcpConnection | null = null;
   inReady = false;
@@ -63,26 +58,15 @@ export class TcpConnection implements EventTarget, SenderOwner {
   /** RCV.NXT, the window, the queues of received data, SACK reports, autotuning, receive memory. */
   readonly rx: Receiver;
   private peerFin = false;
-  /** When the last challenge ACK or ACK to an out-of-window segment went (one clock for both, as Linux's last_oow_ack_time). */
-  private lastOowAckAt = -Infinity;
   /** The TIME_WAIT record that took over (slot and generation in tcp.timeWait), or -1. */
   private twSlot = -1;
   private twGen = 0;
 
-  // --- timers: the sender's two (retransmission, delayed ACK), and the idle timer ---
+  // --- timers: retransmission (the sender's: RTO, persist or probe) and idle (keepalive or FIN_WAIT_2); the delayed ACK's is the receiver's ---
   private readonly rtxTimer: Timer;
-  private readonly delackTimer: Timer;
-  /** Keepalive or the FIN_WAIT_2 timeout, and which (IDLE_*). */
-  private readonly idleTimer: Timer;
-  private idleKind = IDLE_NONE;
+  private readonly idle: IdleTimer;
 
   // --- the application's side ---
-  private keepAlive: boolean;
-  private kaIdle: number;
-  private kaInterval: number;
-  private kaCount: number;
-  private kaProbes = 0;
-  private lastRecv = 0;
   private userClosed = false;
   private endDelivered = false;
   private closeDelivered = false;
@@ -104,17 +88,12 @@ export class TcpConnection implements EventTarget, SenderOwner {
     this.passive = passive;
     const env = tcp.env;
     const mtu = Math.min(env.features.mtu, remoteAddress ? env.pathMtu(remoteAddress) : env.features.mtu);
-    this.rx = new Receiver(opts, Math.max(MIN_MSS, Math.min(mtu - 40, opts.mss)), env.rxMemory, tcp.counters);
+    this.rx = new Receiver(opts, Math.max(MIN_MSS, Math.min(mtu - 40, opts.mss)), env.rxMemory, tcp.counters, env.timers, (fromUser) => this.ready(fromUser));
     const timers = env.timers;
     this.rtxTimer = timers.create((now) => this.onRtxTimer(now));
-    this.delackTimer = timers.create(() => this.onDelackTimer());
-    this.idleTimer = timers.create((now) => this.onIdleTimer(now));
+    this.idle = new IdleTimer(this, timers, opts);
     const tsOffset = tcp.tsOffsetFor(localAddress, remoteAddress);
-    this.snd = new Sender(this, env, tcp.counters, tcp.blocks, opts, this.rx, this.rtxTimer, this.delackTimer, tsOffset);
-    this.keepAlive = opts.keepAlive;
-    this.kaIdle = opts.keepAliveIdle;
-    this.kaInterval = opts.keepAliveInterval;
-    this.kaCount = opts.keepAliveCount;
+    this.snd = new Sender(this, env, tcp.counters, tcp.blocks, opts, this.rx, this.rtxTimer, tsOffset);
   }
 
   // ================================================================ what the sender asks (SenderOwner)
@@ -132,7 +111,7 @@ export class TcpConnection implements EventTarget, SenderOwner {
     const st = this.state;
     if (st === FIN_WAIT_1) {
       this.setState(FIN_WAIT_2);
-      if (this.userClosed) this.armIdle(IDLE_FIN_WAIT_2, now + this.opts.finWait2Timeout);
+      if (this.userClosed) this.idle.finWait2(now + this.opts.finWait2Timeout);
     } else if (st === CLOSING) {
       this.enterTimeWait(now);
       return false;
@@ -339,7 +318,7 @@ export class TcpConnection implements EventTarget, SenderOwner {
       return;
     }
     this.queueFin();
-    if (this.state === FIN_WAIT_2) this.armIdle(IDLE_FIN_WAIT_2, this.tcp.env.clock.now() + this.opts.finWait2Timeout);
+    if (this.state === FIN_WAIT_2) this.idle.finWait2(this.tcp.env.clock.now() + this.opts.finWait2Timeout);
   }
 
   /** Abortive close: RST (in a synchronized state) and all state dropped; onClose() without error. */
@@ -370,18 +349,7 @@ export class TcpConnection implements EventTarget, SenderOwner {
   }
 
   setKeepAlive(on: boolean, idle?: number, interval?: number, count?: number): void {
-    this.keepAlive = on;
-    if (idle !== undefined) this.kaIdle = idle;
-    if (interval !== undefined) this.kaInterval = interval;
-    if (count !== undefined) this.kaCount = count;
-    if (on) {
-      if (this.state === ESTABLISHED || this.state === CLOSE_WAIT) {
-        this.lastRecv = this.tcp.env.clock.now();
-        this.armIdle(IDLE_KEEPALIVE, this.lastRecv + this.kaIdle);
-      }
-    } else if (this.idleKind === IDLE_KEEPALIVE) {
-      this.cancelIdle();
-    }
+    this.idle.configure(on, idle, interval, count, this.tcp.env.clock.now());
   }
 
   /** The next segment this connection wants to send, or null (the sender's; Tcp.pull asks). */
@@ -408,7 +376,7 @@ export class TcpConnection implements EventTarget, SenderOwner {
   openPassive(s: SegmentInfo, now: number): void {
     const snd = this.snd;
     snd.init(this.tcp.isnFor(this, now));
-    this.synArrived(s, now);
+    this.synArrived(s);
     snd.takeWindow(s.window, s.seq, snd.iss); // never scaled in a SYN
     this.setState(SYN_RECEIVED);
     snd.synPending = true;
@@ -431,14 +399,13 @@ export class TcpConnection implements EventTarget, SenderOwner {
   }
 
   /** The peer's SYN `s`: its ISN, RCV.NXT past it, and the options both ends use (handshake.ts). */
-  private synArrived(s: SegmentInfo, now: number): void {
+  private synArrived(s: SegmentInfo): void {
     const rx = this.rx;
     this.irs = s.seq;
     rx.rcvNxt = seqAdd(s.seq, 1);
     rx.rcvAdv = rx.rcvNxt;
     rx.lastAckSent = rx.rcvNxt;
     negotiate(s, this.opts, this.snd, rx, this.tcp.env.pathMtu(this.remoteAddress), this.tcp.env.clock.now());
-    this.lastRecv = now;
   }
 
   /** RFC 9293 §3.10.7.3: a segment in SYN_SENT (handshake.ts says what it is). */
@@ -456,19 +423,19 @@ export class TcpConnection implements EventTarget, SenderOwner {
         this.destroy(tcpError('ECONNREFUSED'));
         return;
       case SYN_SENT_SYN_ACK:
-        this.synArrived(s, now);
+        this.synArrived(s);
         this.rx.rcvAdv = seqAdd(this.rx.rcvNxt, Math.min(this.rx.rcvBuf, 65535)); // what our SYN offered
         snd.takeWindow(s.window, s.seq, s.ack); // not scaled in a SYN
         snd.synAcked(now);
         this.setState(snd.finQueued ? FIN_WAIT_1 : ESTABLISHED);
-        this.afterEstablished(now);
+        this.idle.opened(now);
         this.tcp.queueEvent(this, EV_CONNECT);
         snd.ackNow();
         if (snd.sbuf.length > 0 || snd.finQueued) this.tcp.markReady(this, false);
         return;
       case SYN_SENT_SYN:
         // Simultaneous open (RFC 9293 §3.5, figure 7): our SYN goes again as a SYN-ACK.
-        this.synArrived(s, now);
+        this.synArrived(s);
         this.rx.rcvAdv = seqAdd(this.rx.rcvNxt, Math.min(this.rx.rcvBuf, 65535));
         snd.takeWindow(s.window, s.seq, snd.iss);
         this.setState(SYN_RECEIVED);
@@ -485,7 +452,7 @@ export class TcpConnection implements EventTarget, SenderOwner {
     snd.synAcked(now);
     this.setState(ESTABLISHED);
     if (snd.finQueued) this.setState(FIN_WAIT_1); // close() while in SYN_RECEIVED
-    this.afterEstablished(now);
+    this.idle.opened(now);
     if (this.passive) {
       if (this.listener !== null && !this.listener.established(this)) {
         // Accept queue full: give up on this one (counted by the listener).
@@ -497,10 +464,6 @@ export class TcpConnection implements EventTarget, SenderOwner {
       this.tcp.queueEvent(this, EV_CONNECT);
     }
     if (snd.sbuf.length > 0 || snd.finQueued) this.tcp.markReady(this, false);
-  }
-
-  private afterEstablished(now: number): void {
-    if (this.keepAlive) this.armIdle(IDLE_KEEPALIVE, now + this.kaIdle);
   }
 
   /** In SYN_RECEIVED, the peer's SYN again: our SYN-ACK was lost, or a simultaneous open (its SYN-ACK). */
@@ -556,23 +519,25 @@ export class TcpConnection implements EventTarget, SenderOwner {
       p.release();
       return;
     }
-    this.lastRecv = now;
-    this.kaProbes = 0;
-    if (this.pawsRejects(s, p, now)) return;
+    this.idle.heard(now);
+    const rx = this.rx;
+    const snd = this.snd;
+    if (rx.pawsRejects(s, p, now)) return;
+    snd.tsEcr = rx.tsOk && s.tsPresent ? s.tsEcr : -1;
     const segLen = p.length + (s.flags & TCP_SYN ? 1 : 0) + (s.flags & TCP_FIN ? 1 : 0);
     // First: sequence number (acceptability).
-    if (!this.rx.acceptable(s.seq, segLen)) {
+    if (!rx.acceptable(s.seq, segLen)) {
       this.unacceptable(s, p, segLen, now);
       return;
     }
-    this.noteTimestamps(s, p, now);
-    const flags = this.trimToWindow(s, p);
-    const seq = seqLt(s.seq, this.rx.rcvNxt) ? this.rx.rcvNxt : s.seq;
+    rx.timestampsArrive(s, p, now, snd.tsEcr > 0 ? (snd.tsNow(now) - snd.tsEcr) | 0 : -1);
+    const flags = rx.trimToWindow(s, p);
+    const seq = seqLt(s.seq, rx.rcvNxt) ? rx.rcvNxt : s.seq;
     // Second: RST. Fourth: SYN (the third, security, has nothing to check here).
     if (flags & (TCP_RST | TCP_SYN)) {
       p.release();
       if (flags & TCP_RST) this.rstArrives(s, now);
-      else this.challengeAck(now); // RFC 5961 §4
+      else rx.challengeAck(now); // RFC 5961 §4
       return;
     }
     // Fifth: ACK (a segment without one is dropped).
@@ -586,30 +551,6 @@ export class TcpConnection implements EventTarget, SenderOwner {
     if (fin && this.state !== CLOSED) this.finArrives(now);
   }
 
-  /** PAWS (RFC 7323 §5.3 R1), before the acceptability test: true when `p` was dropped as old. */
-  private pawsRejects(s: SegmentInfo, p: Packet, now: number): boolean {
-    const snd = this.snd;
-    const rx = this.rx;
-    snd.tsEcr = -1;
-    if (!snd.tsOk || !s.tsPresent) return false;
-    if (!(s.flags & TCP_RST) && seqLt(s.tsVal, rx.tsRecent)) {
-      if (now - rx.tsRecentAt > PAWS_IDLE) {
-        // Idle for more than 24 days: TS.Recent is invalid (RFC 7323 §5.5).
-        rx.tsRecent = s.tsVal;
-        rx.tsRecentAt = now;
-      } else {
-        // Data is answered at once (its ACK may be what the sender waits for, as Linux); the rest at a limited rate.
-        if (p.length > 0) snd.ackNow();
-        else this.outOfWindowAck(now);
-        p.release();
-        this.tcp.counters.pawsDrops++;
-        return true;
-      }
-    }
-    snd.tsEcr = s.tsEcr;
-    return false;
-  }
-
   /**
    * A segment outside the window: dropped, and answered with an ACK (unless it is a RST),
    * with the allowances RFC 9293 makes: a lost SYN-ACK, valid ACKs on old segments.
@@ -621,7 +562,7 @@ export class TcpConnection implements EventTarget, SenderOwner {
     const snd = this.snd;
     const old = p.length > 0 && seqLeq(seqAdd(seq, p.length), rx.rcvNxt);
     // RFC 2883: data we already had is reported back (a D-SACK), so the sender can tell a needless retransmission.
-    if (old && snd.sackOk) this.noteDsack(seq, seqAdd(seq, p.length));
+    if (old) rx.duplicate(seq, seqAdd(seq, p.length));
     p.release();
     if (flags & TCP_RST) return;
     if (this.state === SYN_RECEIVED && flags & TCP_SYN && seq === this.irs) {
@@ -647,58 +588,13 @@ export class TcpConnection implements EventTarget, SenderOwner {
     const probe = segLen <= 1 && (seq === seqAdd(rx.rcvNxt, -1) || (rx.window === 0 && seq === rx.rcvNxt));
     if (!probe) this.tcp.counters.drops.outOfWindow++;
     if (probe || old || seq === rx.rcvNxt) snd.ackNow();
-    else this.outOfWindowAck(now);
-  }
-
-  /** An acceptable segment's timestamp: TS.Recent (RFC 7323 §4.3), and the receiver's RTT for autotuning. */
-  private noteTimestamps(s: SegmentInfo, p: Packet, now: number): void {
-    const rx = this.rx;
-    const snd = this.snd;
-    // TS.Recent from an acceptable segment that covers Last.ACK.sent.
-    if (snd.tsOk && s.tsPresent && seqLeq(s.seq, rx.lastAckSent) && seqGeq(s.tsVal, rx.tsRecent)) {
-      rx.tsRecent = s.tsVal;
-      rx.tsRecentAt = now;
-    }
-    // Linux's tcp_rcv_rtt_measure_ts: full-sized data echoing our TSval.
-    if (p.length >= rx.rcvMss && snd.tsEcr > 0 && rx.rcvBuf < rx.rcvBufMax) rx.rcvTuner.sampleRtt((snd.tsNow(now) - snd.tsEcr) | 0, this.opts.maxRto);
-  }
-
-  /**
-   * Trims an acceptable segment to the window: what lies before RCV.NXT (reported as a
-   * D-SACK) and past the right edge. Returns its flags without a SYN or FIN that was
-   * trimmed away.
-   */
-  private trimToWindow(s: SegmentInfo, p: Packet): number {
-    const rx = this.rx;
-    let flags = s.flags;
-    let seq = s.seq;
-    if (seqLt(seq, rx.rcvNxt)) {
-      let d = seqSub(rx.rcvNxt, seq);
-      if (flags & TCP_SYN) {
-        flags &= ~TCP_SYN;
-        d--;
-      }
-      if (d > 0 && p.length > 0 && this.snd.sackOk) this.noteDsack(seqAdd(rx.rcvNxt, -(d < p.length ? d : p.length)), rx.rcvNxt);
-      if (d >= p.length) {
-        if (d > p.length) flags &= ~TCP_FIN;
-        p.trimFront(p.length);
-      } else {
-        p.trimFront(d);
-      }
-      seq = rx.rcvNxt;
-    }
-    const over = seqSub(seqAdd(seq, p.length), seqAdd(rx.rcvNxt, rx.window));
-    if (over > 0) {
-      p.trimBack(over);
-      flags &= ~TCP_FIN;
-    }
-    return flags;
+    else this.rx.outOfWindowAck(now);
   }
 
   /** A RST in the window (RFC 5961 §3): an exact match resets, any other gets a challenge ACK. */
   private rstArrives(s: SegmentInfo, now: number): void {
     if (s.seq !== this.rx.rcvNxt) {
-      this.challengeAck(now);
+      this.rx.challengeAck(now);
       return;
     }
     this.tcp.counters.resetsReceived++;
@@ -763,55 +659,14 @@ export class TcpConnection implements EventTarget, SenderOwner {
       p.release();
       return fin;
     }
-    return seq === this.rx.rcvNxt ? this.inOrder(p, fin, now) : this.outOfOrder(seq, p, fin);
-  }
-
-  /** The next data: to the application's queue (and what it makes in order from the out-of-order queue). */
-  private inOrder(p: Packet, fin: number, now: number): number {
-    const rx = this.rx;
-    const n = p.length;
-    if (n > rx.rcvMss) rx.rcvMss = n > rx.advMss ? rx.advMss : n;
-    const q = rx.admit(p, rx.rcvNxt);
-    if (q === null) {
-      // No memory for it: the peer sends it again; our ACK says where we are.
-      this.snd.ackNow();
+    if (seq !== this.rx.rcvNxt) {
+      this.rx.outOfOrder(seq, p, fin);
       return 0;
     }
-    this.tcp.counters.bytesIn += n;
-    rx.rcvNxt = seqAdd(rx.rcvNxt, n);
-    rx.rq.push(q);
-    if (!rx.ooo.empty) {
-      rx.rcvNxt = rx.ooo.drain(rx.rcvNxt, rx.rq);
-      if (rx.ooo.finEnd >= 0 && seqAdd(rx.rcvNxt, 1) === rx.ooo.finEnd) fin = TCP_FIN;
-      if (rx.ooo.empty) rx.ooo.finEnd = -1;
-      this.snd.ackNow(); // filled a gap
-    } else {
-      // Delayed ACK (RFC 9293 §3.8.6.3): at least every second full-sized segment.
-      rx.rcvUnacked += n;
-      if (this.opts.delayedAck === 0 || rx.rcvUnacked >= 2 * rx.rcvMss) this.snd.ackNow();
-      else if (!this.snd.ackPending && !this.delackTimer.armed) this.tcp.env.timers.arm(this.delackTimer, now + this.opts.delayedAck);
-    }
+    const f = this.rx.inOrder(p, fin, now, this.opts.delayedAck);
+    if (f < 0) return 0;
     this.tcp.queueEvent(this, EV_READABLE);
-    return fin;
-  }
-
-  /**
-   * Data past a gap: held (RFC 9293 §3.10.7.4 allows it), reported in SACK blocks, and
-   * answered at once: one duplicate ACK per segment, even when a burst brings several
-   * (the sender counts them for fast retransmit). Its FIN waits with it.
-   */
-  private outOfOrder(seq: number, p: Packet, fin: number): number {
-    const rx = this.rx;
-    const end = seqAdd(seq, p.length);
-    const q = rx.admit(p, seq);
-    if (q !== null) {
-      if (rx.ooo.insert(seq, q) === OOO_FULL) this.tcp.counters.drops.oooQueueFull++;
-      else if (fin) rx.ooo.finEnd = seqAdd(end, 1);
-    }
-    if (this.snd.sackOk && rx.ooo.rangeAround(seq)) rx.sackReport.noteBlock(rx.ooo.rangeStart, rx.ooo.rangeEnd);
-    if (rx.dupAcksOwed < 8) rx.dupAcksOwed++;
-    this.snd.ackNow();
-    return 0;
+    return f;
   }
 
   /** The eighth check: the peer's FIN, in order. */
@@ -832,42 +687,6 @@ export class TcpConnection implements EventTarget, SenderOwner {
         this.enterTimeWait(now);
         break;
     }
-  }
-
-  /** Data we already had, [l, r): reported back as a D-SACK (RFC 2883), at once as a duplicate ACK would go. */
-  private noteDsack(l: number, r: number): void {
-    this.rx.sackReport.noteDuplicate(l, r);
-    this.tcp.counters.dsacksSent++;
-    this.snd.ackNow();
-  }
-
-  /**
-   * A challenge ACK (RFC 5961 §3-4), at most one per CHALLENGE_ACK_INTERVAL_MS per
-   * connection (§7 asks for a limit). A per-connection limit, as Linux has had since
-   * CVE-2016-5696: a global counter lets an off-path attacker count challenge ACKs.
-   */
-  private challengeAck(now: number): void {
-    if (now - this.lastOowAckAt < CHALLENGE_ACK_INTERVAL_MS) {
-      this.tcp.counters.challengeAcksLimited++;
-      return;
-    }
-    this.lastOowAckAt = now;
-    this.tcp.counters.challengeAcks++;
-    this.snd.ackNow();
-  }
-
-  /**
-   * The ACK owed to a segment outside the window, at most one per 500 ms (Linux's
-   * tcp_invalid_ratelimit, on the clock challenge ACKs use): a flood of them must not be
-   * answered segment for segment, and two ends that disagree must not trade ACKs forever.
-   */
-  private outOfWindowAck(now: number): void {
-    if (now - this.lastOowAckAt < CHALLENGE_ACK_INTERVAL_MS) {
-      this.tcp.counters.outOfWindowAcksLimited++;
-      return;
-    }
-    this.lastOowAckAt = now;
-    this.snd.ackNow();
   }
 
   /** A RST for a segment that acknowledged `ack` (its sequence number is what the peer expects). */
@@ -904,33 +723,12 @@ export class TcpConnection implements EventTarget, SenderOwner {
     const rx = this.rx;
     this.setState(TIME_WAIT);
     snd.stop();
-    this.cancelIdle();
+    rx.stopAcks();
+    this.idle.cancel();
     rx.ooo.clear();
     if (!this.closeDelivered) tcp.queueEvent(this, EV_CLOSE);
-    let wnd = seqSub(rx.rcvAdv, rx.rcvNxt);
-    if (wnd < 0) wnd = 0;
-    const windowField = Math.min(65535, wnd >>> rx.rcvScale);
-    const slot = tcp.adoptTimeWait(
-      this,
-      {
-        localAddress: this.localAddress,
-        localPort: this.localPort,
-        remoteAddress: this.remoteAddress,
-        remotePort: this.remotePort,
-        sndNxt: snd.sndMax,
-        rcvNxt: rx.rcvNxt,
-        rcvWnd: wnd,
-        windowField,
-        maxSndWnd: snd.maxSndWnd,
-        tsOk: snd.tsOk,
-        tsRecent: rx.tsRecent,
-        tsRecentAt: rx.tsRecentAt,
-        tsOffset: snd.tsOffset,
-        lastChallengeAt: this.lastOowAckAt,
-        duration: 2 * this.opts.msl,
-      },
-      now,
-    );
+    const record = timeWaitStateOf(this, snd, rx, 2 * this.opts.msl);
+    const slot = tcp.adoptTimeWait(this, record, now);
     if (slot >= 0) {
       this.twSlot = slot;
       this.twGen = tcp.timeWait.generation(slot);
@@ -939,7 +737,7 @@ export class TcpConnection implements EventTarget, SenderOwner {
       return;
     }
     // The TIME_WAIT table is full: close now (as Linux past tcp_max_tw_buckets), ACKing the FIN first.
-    if (snd.ackPending) tcp.queueBare(this.localAddress, this.remoteAddress, this.localPort, this.remotePort, snd.sndMax, rx.rcvNxt, TCP_ACK, windowField, snd.tsOk ? snd.tsNow(now) : -1, rx.tsRecent);
+    if (rx.ackPending) tcp.queueBare(this.localAddress, this.remoteAddress, this.localPort, this.remotePort, snd.sndMax, rx.rcvNxt, TCP_ACK, record.windowField, snd.tsOk ? snd.tsNow(now) : -1, rx.tsRecent);
     this.destroy(null);
   }
 
@@ -965,8 +763,9 @@ export class TcpConnection implements EventTarget, SenderOwner {
     }
     const snd = this.snd;
     snd.stop();
-    this.cancelIdle();
-    snd.synPending = snd.ackPending = snd.rec.rexmitPending = snd.probePending = false;
+    this.rx.stopAcks();
+    this.idle.cancel();
+    snd.synPending = this.rx.ackPending = snd.rec.rexmitPending = snd.probePending = false;
     this.setState(CLOSED);
     this.rx.ooo.clear();
     if (this.userClosed || error !== null) this.rx.rq.clear();
@@ -1017,56 +816,30 @@ export class TcpConnection implements EventTarget, SenderOwner {
     tcp.flush();
   }
 
-  private onDelackTimer(): void {
-    if (this.state === CLOSED) return;
-    this.snd.ackNow(true);
+  // --- the idle timer's (IdleOwner) ---
+
+  get open(): boolean {
+    return this.state === ESTABLISHED || this.state === CLOSE_WAIT;
   }
 
-  private armIdle(kind: number, due: number): void {
-    this.idleKind = kind;
-    this.tcp.env.timers.arm(this.idleTimer, due);
+  keepaliveProbe(): void {
+    this.tcp.counters.keepaliveProbes++;
+    this.snd.probePending = true;
+    this.tcp.markReady(this, true);
   }
 
-  private cancelIdle(): void {
-    this.idleKind = IDLE_NONE;
-    this.tcp.env.timers.cancel(this.idleTimer);
-  }
-
-  private onIdleTimer(now: number): void {
-    const kind = this.idleKind;
-    this.idleKind = IDLE_NONE;
-    if (kind === IDLE_FIN_WAIT_2) this.onFinWait2Timeout();
-    else if (kind === IDLE_KEEPALIVE && this.keepAlive) this.onKeepaliveTimer(now);
-  }
-
-  /** A closed connection waited too long in FIN_WAIT_2 for the peer's FIN (Linux tcp_fin_timeout): gone. */
-  private onFinWait2Timeout(): void {
+  keepaliveFailed(): void {
     this.tcp.counters.timeouts++;
-    this.destroy(null);
+    this.resetAcking();
+    this.destroy(tcpError('ETIMEDOUT'));
     this.tcp.flush();
   }
 
-  /** Keepalive (RFC 1122 §4.2.3.6): after the idle time, a probe every interval; no answer to `count` of them ends it. */
-  private onKeepaliveTimer(now: number): void {
-    const tcp = this.tcp;
-    const st = this.state;
-    if (!(st === ESTABLISHED || st === CLOSE_WAIT)) return;
-    if (this.kaProbes === 0 && now - this.lastRecv < this.kaIdle) {
-      this.armIdle(IDLE_KEEPALIVE, this.lastRecv + this.kaIdle);
-      return;
-    }
-    if (this.kaProbes >= this.kaCount) {
-      tcp.counters.timeouts++;
-      this.resetAcking();
-      this.destroy(tcpError('ETIMEDOUT'));
-      tcp.flush();
-      return;
-    }
-    this.kaProbes++;
-    tcp.counters.keepaliveProbes++;
-    this.snd.probePending = true;
-    this.armIdle(IDLE_KEEPALIVE, now + this.kaInterval);
-    tcp.markReady(this, true);
+  /** A closed connection waited too long in FIN_WAIT_2 for the peer's FIN (Linux tcp_fin_timeout): gone. */
+  finWait2Expired(): void {
+    this.tcp.counters.timeouts++;
+    this.destroy(null);
+    this.tcp.flush();
   }
 
   // ================================================================ events

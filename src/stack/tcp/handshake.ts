@@ -53,8 +53,8 @@ export function negotiate(s: SegmentInfo, opts: ResolvedTcpOptions, snd: Sender,
     if (rx.rcvBuf > 65535) rx.rcvBuf = 65535;
     if (rx.rcvBufMax > 65535) rx.rcvBufMax = 65535;
   }
-  snd.sackOk = opts.sack && s.sackPermitted;
-  snd.tsOk = opts.timestamps && s.tsPresent;
+  snd.sackOk = rx.sackOk = opts.sack && s.sackPermitted;
+  snd.tsOk = rx.tsOk = opts.timestamps && s.tsPresent;
   if (snd.tsOk) {
     rx.tsRecent = s.tsVal;
     rx.tsRecentAt = now;

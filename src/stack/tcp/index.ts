@@ -1,5 +1,16 @@
 /**
- * TCP for one shard (issue 3): the protocol and its minimal in-process socket API.
+ * TCP for one shard: the protocol and its minimal in-process socket API.
+ *
+ * Where things are (RFC 9293's terms):
+ *   tcp.ts           demultiplexing, the connection table, ports, the transmit pull, counters
+ *   listener.ts      LISTEN: what happens to a SYN (the SYN queue, SYN cookies, a SYN meeting TIME_WAIT)
+ *   handshake.ts     the handshake's rules: SYN_SENT verdicts, option negotiation
+ *   connection.ts    the state machine (segmentArrives step by step, closing) and the application's calls
+ *   sender.ts        send sequence space, send buffer, ACK processing, the retransmission timer, building segments
+ *   loss-recovery.ts duplicate ACKs, SACK scoreboard and RFC 6675 recovery, RACK-TLP, undo
+ *   receiver.ts      receive sequence space, window, in-order and out-of-order queues, the ACKs owed, receive memory
+ *   idle-timer.ts    keepalive and the FIN_WAIT_2 timeout;  time-wait.ts  TIME_WAIT as compact records
+ *   host.ts          what a connection asks of its host, and when callbacks run and segments leave
  *
  *   const tcp = new Tcp(env, options?)           // L4Protocol 6: receive / pull / icmpError
  *   tcp.listen(port, { backlog?, address?, options? }) → TcpListener

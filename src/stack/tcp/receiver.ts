@@ -2,17 +2,23 @@
  * The receiving half of a connection (RFC 9293 §3.3.1's receive sequence space): RCV.NXT
  * and the right edge of the window we announced, the application's queue and the
  * out-of-order queue, the SACK blocks we report, receive-buffer autotuning, and what the
- * data it holds may cost (`admit`: Linux's tcp_try_rmem_schedule). The connection
- * (connection.ts) decides what a segment means; this keeps the books of what came in.
+ * data it holds may cost (`admit`: Linux's tcp_try_rmem_schedule), and the ACKs owed to
+ * what arrives outside the window or out of order (at once, or rate-limited). The
+ * connection (connection.ts) decides what a segment means; this keeps the books of what
+ * came in, and the sender (sender.ts) sends the ACKs it asks for.
  */
 import { COMPACT_OVERHEAD, compactCopy, shrinksAlone } from '../../packet/compact.js';
 import type { Packet } from '../../packet/packet.js';
-import { seqAdd, seqGeq, seqLt, seqSub } from '../../wire/seq.js';
+import { seqAdd, seqGeq, seqLeq, seqLt, seqSub } from '../../wire/seq.js';
+import { TCP_FIN, TCP_RST, TCP_SYN } from '../../wire/tcp.js';
+import { CHALLENGE_ACK_INTERVAL_MS, PAWS_IDLE } from './limits.js';
 import type { ReceiveMemory } from '../receive-memory.js';
 import type { TcpCounters } from './counters.js';
 import type { ResolvedTcpOptions } from './options.js';
 import { ReceiveBufferTuner } from './rcv-autotune.js';
-import { InOrderQueue, OutOfOrderQueue } from './recv-queue.js';
+import { InOrderQueue, OOO_FULL, OutOfOrderQueue } from './recv-queue.js';
+import type { SegmentInfo } from './segment.js';
+import type { Timer, TimerSet } from '../../time/timers.js';
 import { SackReport } from './sack-report.js';
 
 /** RFC 9293 §3.7.1: the MSS to assume when the peer sends none. */
@@ -39,6 +45,8 @@ export class Receiver {
   /** What autotuning may grow rcvBuf to (recvBufferMax; 64 KiB without window scaling). */
   rcvBufMax: number;
   readonly rcvTuner: ReceiveBufferTuner;
+  /** No RTT sample above this (the RTO's limit). */
+  private readonly maxRto: number;
   /** The MSS we announce. */
   readonly advMss: number;
   /** Largest segment seen from the peer (for "full-sized", RFC 1122 §4.2.3.2). */
@@ -57,13 +65,27 @@ export class Receiver {
   tsRecentAt = 0;
   /** RFC 7323 Last.ACK.sent: RCV.NXT in the last ACK we sent. */
   lastAckSent = 0;
+  /** An ACK is owed now: the next segment carries it, or one goes alone (sender.ts). */
+  ackPending = false;
+  /** Or it may wait, up to the delayed-ACK time (RFC 9293 §3.8.6.3). */
+  private readonly delackTimer: Timer;
+  /** Both ends agreed on SACK: out-of-order data and duplicates are reported in blocks. */
+  sackOk = false;
+  /** Both ends agreed on timestamps: PAWS applies, TS.Recent is kept. */
+  tsOk = false;
+  /** When the last challenge ACK or ACK to an out-of-window segment went (one clock for both, as Linux's last_oow_ack_time). */
+  lastOowAckAt = -Infinity;
 
   constructor(
     opts: ResolvedTcpOptions,
     advMss: number,
     private readonly mem: ReceiveMemory,
     private readonly counters: TcpCounters,
+    private readonly timers: TimerSet,
+    /** There is something to send (an ACK): the connection goes on the ready list (`fromUser`: outside a burst). */
+    private readonly ready: (fromUser: boolean) => void,
   ) {
+    this.delackTimer = timers.create(() => this.ackNow(true));
     this.rcvBuf = opts.recvBuffer;
     this.rcvBufMax = opts.recvBufferMax;
     this.ourScale = opts.windowScaling ? shiftFor(opts.recvBufferMax) : 0;
@@ -71,6 +93,7 @@ export class Receiver {
     this.rq = new InOrderQueue(mem);
     this.ooo = new OutOfOrderQueue(opts.oooMaxSegments, opts.oooMaxBytes > 0 ? opts.oooMaxBytes : opts.recvBufferMax, mem);
     this.rcvTuner = new ReceiveBufferTuner(advMss, opts.initialWindow * advMss);
+    this.maxRto = opts.maxRto;
   }
 
   /** RCV.WND: from RCV.NXT to the edge we last announced. */
@@ -88,6 +111,126 @@ export class Receiver {
     const right = seqAdd(rcvNxt, wnd);
     const end = seqAdd(seq, segLen - 1);
     return (seqGeq(seq, rcvNxt) && seqLt(seq, right)) || (seqGeq(end, rcvNxt) && seqLt(end, right));
+  }
+
+  /**
+   * PAWS (RFC 7323 §5.3 R1), before the acceptability test: a segment whose TSval is
+   * older than TS.Recent is dropped (`p` released; true), and answered: data at once (its
+   * ACK may be what the sender waits for, as Linux), the rest at a limited rate.
+   */
+  pawsRejects(s: SegmentInfo, p: Packet, now: number): boolean {
+    if (!this.tsOk || !s.tsPresent || s.flags & TCP_RST || !seqLt(s.tsVal, this.tsRecent)) return false;
+    if (now - this.tsRecentAt > PAWS_IDLE) {
+      // Idle for more than 24 days: TS.Recent is invalid (RFC 7323 §5.5).
+      this.tsRecent = s.tsVal;
+      this.tsRecentAt = now;
+      return false;
+    }
+    if (p.length > 0) this.ackNow();
+    else this.outOfWindowAck(now);
+    p.release();
+    this.counters.pawsDrops++;
+    return true;
+  }
+
+  /**
+   * An acceptable segment's timestamps: TS.Recent from one that covers Last.ACK.sent (RFC
+   * 7323 §4.3), and for autotuning the receiver's RTT from full-sized data echoing our
+   * TSval (`echoRtt`: how old that echo is, ms, or -1; Linux's tcp_rcv_rtt_measure_ts).
+   */
+  timestampsArrive(s: SegmentInfo, p: Packet, now: number, echoRtt: number): void {
+    if (this.tsOk && s.tsPresent && seqLeq(s.seq, this.lastAckSent) && seqGeq(s.tsVal, this.tsRecent)) {
+      this.tsRecent = s.tsVal;
+      this.tsRecentAt = now;
+    }
+    if (p.length >= this.rcvMss && echoRtt >= 0 && this.rcvBuf < this.rcvBufMax) this.rcvTuner.sampleRtt(echoRtt, this.maxRto);
+  }
+
+  /**
+   * Trims an acceptable segment (`s`, payload `p`) to the window: what lies before
+   * RCV.NXT (reported as a D-SACK) and past the right edge. Returns its flags without a
+   * SYN or FIN that was trimmed away.
+   */
+  trimToWindow(s: SegmentInfo, p: Packet): number {
+    let flags = s.flags;
+    let seq = s.seq;
+    const rcvNxt = this.rcvNxt;
+    if (seqLt(seq, rcvNxt)) {
+      let d = seqSub(rcvNxt, seq);
+      if (flags & TCP_SYN) {
+        flags &= ~TCP_SYN;
+        d--;
+      }
+      if (d > 0 && p.length > 0) this.duplicate(seqAdd(rcvNxt, -(d < p.length ? d : p.length)), rcvNxt);
+      if (d >= p.length) {
+        if (d > p.length) flags &= ~TCP_FIN;
+        p.trimFront(p.length);
+      } else {
+        p.trimFront(d);
+      }
+      seq = rcvNxt;
+    }
+    const over = seqSub(seqAdd(seq, p.length), seqAdd(rcvNxt, this.window));
+    if (over > 0) {
+      p.trimBack(over);
+      flags &= ~TCP_FIN;
+    }
+    return flags;
+  }
+
+  /** Data we already had, [l, r): with SACK, reported back as a D-SACK (RFC 2883), at once as a duplicate ACK would go. */
+  duplicate(l: number, r: number): void {
+    if (!this.sackOk) return;
+    this.sackReport.noteDuplicate(l, r);
+    this.counters.dsacksSent++;
+    this.ackNow();
+  }
+
+  /**
+   * Data `p` past a gap, at `seq`: held (RFC 9293 §3.10.7.4 allows it), reported in SACK
+   * blocks, and answered at once: one duplicate ACK per segment, even when a burst brings
+   * several (the sender counts them for fast retransmit). Its FIN (`fin`) waits with it.
+   */
+  outOfOrder(seq: number, p: Packet, fin: number): void {
+    const end = seqAdd(seq, p.length);
+    const q = this.admit(p, seq);
+    const ooo = this.ooo;
+    if (q !== null) {
+      if (ooo.insert(seq, q) === OOO_FULL) this.counters.drops.oooQueueFull++;
+      else if (fin) ooo.finEnd = seqAdd(end, 1);
+    }
+    if (this.sackOk && ooo.rangeAround(seq)) this.sackReport.noteBlock(ooo.rangeStart, ooo.rangeEnd);
+    if (this.dupAcksOwed < 8) this.dupAcksOwed++;
+    this.ackNow();
+  }
+
+  /**
+   * A challenge ACK (RFC 5961 §3-4), at most one per CHALLENGE_ACK_INTERVAL_MS per
+   * connection (§7 asks for a limit). A per-connection limit, as Linux has had since
+   * CVE-2016-5696: a global counter lets an off-path attacker count challenge ACKs.
+   */
+  challengeAck(now: number): void {
+    if (now - this.lastOowAckAt < CHALLENGE_ACK_INTERVAL_MS) {
+      this.counters.challengeAcksLimited++;
+      return;
+    }
+    this.lastOowAckAt = now;
+    this.counters.challengeAcks++;
+    this.ackNow();
+  }
+
+  /**
+   * The ACK owed to a segment outside the window, at most one per 500 ms (Linux's
+   * tcp_invalid_ratelimit, on the clock challenge ACKs use): a flood of them must not be
+   * answered segment for segment, and two ends that disagree must not trade ACKs forever.
+   */
+  outOfWindowAck(now: number): void {
+    if (now - this.lastOowAckAt < CHALLENGE_ACK_INTERVAL_MS) {
+      this.counters.outOfWindowAcksLimited++;
+      return;
+    }
+    this.lastOowAckAt = now;
+    this.ackNow();
   }
 
   /** What the data held costs (truesize: frames by their slots), in and out of order. */
@@ -138,10 +281,61 @@ export class Receiver {
     return this.freeSpace() - cur >= threshold && cur <= this.rcvBuf >>> 1;
   }
 
+  /** An ACK must go at once. */
+  ackNow(fromUser = false): void {
+    this.ackPending = true;
+    this.ready(fromUser);
+  }
+
   /** An ACK went (any segment with the ACK flag): it acknowledged everything up to RCV.NXT. */
   ackSent(): void {
     this.lastAckSent = this.rcvNxt;
     this.rcvUnacked = 0;
+    this.ackPending = false;
+    if (this.delackTimer.armed) this.timers.cancel(this.delackTimer);
+  }
+
+  /** The ACK that goes now was delayed and its time ran out (for the delayedAcks count). */
+  get delayedAckDue(): boolean {
+    return this.rcvUnacked > 0 && !this.delackTimer.armed;
+  }
+
+  /** No more ACKs: the connection closes or hands over to TIME_WAIT (which may still send the one owed). */
+  stopAcks(): void {
+    this.timers.cancel(this.delackTimer);
+  }
+
+  /**
+   * The next data, `p` (at RCV.NXT; `fin`: its FIN), to the application's queue, and what
+   * it makes in order from the out-of-order queue; then an ACK at once when a gap filled,
+   * else at least for every second full-sized segment (RFC 9293 §3.8.6.3; `delayedAck`:
+   * how long one may wait, 0 for never). Returns the FIN to process now (`fin`, or one
+   * held past the gap), or -1 when there was no memory for `p` (dropped: the peer sends
+   * it again, and our ACK says where we are).
+   */
+  inOrder(p: Packet, fin: number, now: number, delayedAck: number): number {
+    const n = p.length;
+    if (n > this.rcvMss) this.rcvMss = n > this.advMss ? this.advMss : n;
+    const q = this.admit(p, this.rcvNxt);
+    if (q === null) {
+      this.ackNow();
+      return -1;
+    }
+    this.counters.bytesIn += n;
+    this.rcvNxt = seqAdd(this.rcvNxt, n);
+    this.rq.push(q);
+    const ooo = this.ooo;
+    if (!ooo.empty) {
+      this.rcvNxt = ooo.drain(this.rcvNxt, this.rq);
+      if (ooo.finEnd >= 0 && seqAdd(this.rcvNxt, 1) === ooo.finEnd) fin = TCP_FIN;
+      if (ooo.empty) ooo.finEnd = -1;
+      this.ackNow(); // filled a gap
+    } else {
+      this.rcvUnacked += n;
+      if (delayedAck === 0 || this.rcvUnacked >= 2 * this.rcvMss) this.ackNow();
+      else if (!this.ackPending && !this.delackTimer.armed) this.timers.arm(this.delackTimer, now + delayedAck);
+    }
+    return fin;
   }
 
   /**

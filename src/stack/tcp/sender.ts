@@ -123,7 +123,6 @@ export class Sender implements SendState {
 
   // --- what output should send ---
   synPending = false;
-  ackPending = false;
   /** A zero-window or keepalive probe (one byte below SND.UNA). */
   probePending = false;
   /** The persist timer found the window open: send even a small segment. */
@@ -146,7 +145,6 @@ export class Sender implements SendState {
     private readonly opts: ResolvedTcpOptions,
     private readonly rx: Receiver,
     private readonly rtxTimer: Timer,
-    private readonly delackTimer: Timer,
     tsOffset: number,
   ) {
     this.sbuf = new SendBuffer(blocks);
@@ -222,17 +220,15 @@ export class Sender implements SendState {
     this.finSeq = this.bufEnd;
   }
 
-  /** An ACK goes with the next segment, or alone. */
+  /** An ACK goes with the next segment, or alone (the receiver keeps what is owed). */
   ackNow(fromUser = false): void {
-    this.ackPending = true;
-    this.owner.ready(fromUser);
+    this.rx.ackNow(fromUser);
   }
 
   /** Timers stopped and the buffer freed: the connection closes or hands over to TIME_WAIT. */
   stop(): void {
     const timers = this.env.timers;
     timers.cancel(this.rtxTimer);
-    timers.cancel(this.delackTimer);
     this.rec.stop();
     this.rtxKind = RTX_RTO;
     this.sbuf.clear();
@@ -472,7 +468,7 @@ export class Sender implements SendState {
    */
   get mayOutput(): boolean {
     return (
-      this.ackPending ||
+      this.rx.ackPending ||
       this.probePending ||
       this.synPending ||
       this.rec.owesRetransmission ||
@@ -507,7 +503,7 @@ export class Sender implements SendState {
       this.probePending = false;
       return this.build(seqAdd(this.sndUna, -1), TCP_ACK, 0, 0, false);
     }
-    return this.ackPending ? this.sendAck() : null;
+    return this.rx.ackPending ? this.sendAck() : null;
   }
 
   /** Our SYN (SYN_SENT) or SYN-ACK, the first time or again. */
@@ -532,13 +528,12 @@ export class Sender implements SendState {
   /** A bare ACK; while out-of-order data arrived in this burst, one per such segment (duplicate ACKs the peer counts). */
   private sendAck(): Packet | null {
     const rx = this.rx;
-    if (rx.rcvUnacked > 0 && !this.delackTimer.armed) this.counters.delayedAcks++;
+    if (rx.delayedAckDue) this.counters.delayedAcks++;
     // sndMax, not sndNxt: after a timeout sndNxt goes back, and an ACK below the peer's rcvNxt would be unacceptable there.
     const p = this.build(this.sndMax, TCP_ACK, 0, 0, false);
     if (p !== null && rx.dupAcksOwed > 1 && !rx.ooo.empty) {
       rx.dupAcksOwed--;
-      this.ackPending = true;
-      this.owner.ready(false);
+      rx.ackNow();
     } else {
       rx.dupAcksOwed = 0;
     }
@@ -748,11 +743,7 @@ export class Sender implements SendState {
     const c = this.counters;
     c.segmentsOut++;
     c.bytesOut += len;
-    if (hasAck) {
-      rx.ackSent();
-      this.ackPending = false;
-      if (this.delackTimer.armed) env.timers.cancel(this.delackTimer);
-    }
+    if (hasAck) rx.ackSent();
     return p;
   }
 

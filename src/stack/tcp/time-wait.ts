@@ -17,7 +17,9 @@ import { jhash3 } from '../../util/jhash.js';
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../../wire/tcp.js';
 import { seqAdd, seqGeq, seqGt, seqLeq, seqLt, seqSub } from '../../wire/seq.js';
 import type { TcpCounters } from './counters.js';
+import type { Receiver } from './receiver.js';
 import type { SegmentInfo } from './segment.js';
+import type { Sender } from './sender.js';
 import { TIME_WAIT } from './state.js';
 import { CHALLENGE_ACK_INTERVAL_MS, PAWS_IDLE } from './limits.js';
 
@@ -46,6 +48,37 @@ export interface TimeWaitState {
   lastChallengeAt: number;
   /** 2·MSL of this connection (ms): how long the record lives, and again after a retransmitted FIN. */
   duration: number;
+}
+
+/** The connection's 4-tuple. */
+export interface FourTuple {
+  readonly localAddress: number;
+  readonly localPort: number;
+  readonly remoteAddress: number;
+  readonly remotePort: number;
+}
+
+/** What a connection (`id`, its sender and receiver) hands over as it enters TIME_WAIT, lasting `duration` ms. */
+export function timeWaitStateOf(id: FourTuple, snd: Sender, rx: Receiver, duration: number): TimeWaitState {
+  let wnd = seqSub(rx.rcvAdv, rx.rcvNxt);
+  if (wnd < 0) wnd = 0;
+  return {
+    localAddress: id.localAddress,
+    localPort: id.localPort,
+    remoteAddress: id.remoteAddress,
+    remotePort: id.remotePort,
+    sndNxt: snd.sndMax,
+    rcvNxt: rx.rcvNxt,
+    rcvWnd: wnd,
+    windowField: Math.min(65535, wnd >>> rx.rcvScale),
+    maxSndWnd: snd.maxSndWnd,
+    tsOk: snd.tsOk,
+    tsRecent: rx.tsRecent,
+    tsRecentAt: rx.tsRecentAt,
+    tsOffset: snd.tsOffset,
+    lastChallengeAt: rx.lastOowAckAt,
+    duration,
+  };
 }
 
 /** Sends a segment without a connection (the Tcp's bare-segment queue). tsVal < 0: no timestamps option. */
