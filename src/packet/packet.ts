@@ -162,6 +162,28 @@ export class Packet {
     return this.released;
   }
 
+  /**
+   * The pool whose frame this packet alone holds as its one fragment (a frame from
+   * `alloc`, not shared, no other owner), or null: what can move to another shard as it
+   * is (`soleSlot`, `offs[0]`, `length`), without a copy.
+   */
+  get soleFramePool(): FramePool | null {
+    const pool = this.slotPool;
+    return pool !== null && this.owner === null && this.bufs.length === 1 && this.bufs[0] === pool.bytes ? pool : null;
+  }
+
+  /** The slot of that frame (valid when `soleFramePool` is not null). */
+  get soleSlot(): number {
+    return this.slot;
+  }
+
+  /** Lets go of everything without releasing it: its frame moved to another holder, who will release it. */
+  disown(): void {
+    if (this.released) return;
+    this.released = true;
+    this.forget(NO_BUFS, NO_NUMBERS, NO_NUMBERS);
+  }
+
   /** Makes room for `n` bytes in front and returns their offset in `bufs[0]`. */
   prepend(n: number): number {
     if (this.csumStart >= 0) this.csumStart += n;

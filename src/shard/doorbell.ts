@@ -21,6 +21,10 @@ const SLEEPING = 0;
 const SEQ = 16;
 const WORDS = 32;
 
+/** The keep-alive timer's period: long, it only has to exist. */
+const KEEP_ALIVE_MS = 1 << 30;
+const noop = (): void => {};
+
 type WaitAsyncResult = { async: false; value: 'not-equal' | 'timed-out' } | { async: true; value: Promise<'ok' | 'timed-out'> };
 // Atomics.waitAsync is in Node 20 (V8); its type is in lib ES2024, this project compiles against ES2022.
 const waitAsync = (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number, timeout?: number): WaitAsyncResult }).waitAsync;
@@ -59,7 +63,19 @@ export class Doorbell {
    */
   async wait(seq: number, timeoutMs = Infinity): Promise<boolean> {
     const r = waitAsync(this.word, SEQ, seq, timeoutMs);
-    const v = r.async ? await r.value : r.value;
+    let v: string;
+    if (r.async) {
+      // A pending waitAsync does not keep a thread alive (measured): a ref'd timer does,
+      // for as long as the wait lasts.
+      const alive = setInterval(noop, KEEP_ALIVE_MS);
+      try {
+        v = await r.value;
+      } finally {
+        clearInterval(alive);
+      }
+    } else {
+      v = r.value;
+    }
     Atomics.store(this.word, SLEEPING, 0);
     return v !== 'timed-out';
   }

@@ -147,10 +147,11 @@ export class RingConsumer {
 
   /**
    * Reads up to `max` published descriptors: `fn` gets each one's word offset in `slots`
-   * (valid only during the call). The slots go back to the producer once, at the end.
-   * Returns how many were read.
+   * (valid only during the call), and `tag` as it was given (so one function can serve
+   * many rings without a closure per call). The slots go back to the producer once, at
+   * the end. Returns how many were read.
    */
-  poll(max: number, fn: (slots: Int32Array, at: number) => void): number {
+  poll(max: number, fn: (slots: Int32Array, at: number, tag: number) => void, tag = 0): number {
     const tail = Atomics.load(this.hdr, TAIL);
     let n = (tail - this.head) | 0;
     if (n <= 0) return 0;
@@ -160,7 +161,7 @@ export class RingConsumer {
     const mask = this.mask;
     let h = this.head;
     for (let i = 0; i < n; i++) {
-      fn(s, (h & mask) * w);
+      fn(s, (h & mask) * w, tag);
       h = (h + 1) | 0;
     }
     this.head = h;

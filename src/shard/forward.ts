@@ -1,0 +1,213 @@
+/**
+ * Frames that arrive on the wrong shard, handed to the right one over the mesh without
+ * copying, and given back to the shard that owns them (Seastar's `free_on_cpu`).
+ *
+ * - A shard's receive pools live in SharedArrayBuffers that every shard can read. A
+ *   frame crosses as a descriptor: which pool (of the sender's), which slot, where its
+ *   bytes are and how many. The receiver wraps those bytes as a Packet (read-only by
+ *   rule) whose release sends a FREE descriptor back; only the owner ever touches its
+ *   pool's free list.
+ * - A packet that is not one whole frame of a shared pool (merged by LRO, reassembled,
+ *   a view) is copied once, into a frame of the sender's own shared pool, and that goes.
+ * - Bounded: at most `maxInFlight` of a shard's frames may be held by any one other shard
+ *   (Seastar drops beyond 1,000 in flight); past it, or with the ring full, the frame is
+ *   dropped and counted. The rings are sized so that FREE descriptors always fit (each
+ *   ring holds both directions' worst case), so giving back never fails.
+ */
+import { Packet } from '../packet/packet.js';
+import type { Owner } from '../packet/owner.js';
+import type { FramePool } from '../packet/pool.js';
+import type { RxHandler } from '../link/device.js';
+import type { MeshEndpoint } from './mesh.js';
+
+/** Descriptor kinds (low byte of word 0); the pool index is in bits 8-15, flags in 16-23. */
+export const DESC_FRAME = 1;
+export const DESC_FREE = 2;
+/** The frame's L4 checksum was verified by the device. */
+const FLAG_CSUM_VERIFIED = 1 << 16;
+
+/** Seastar's limit on frames in flight from one shard to another. */
+export const DEFAULT_MAX_IN_FLIGHT = 1000;
+
+export interface ForwardCounters {
+  /** Frames sent to other shards, and of them the ones copied first (not one whole shared frame). */
+  forwarded: number;
+  copied: number;
+  /** Frames received from other shards, and given back to them. */
+  received: number;
+  freed: number;
+  drops: {
+    /** The destination already holds `maxInFlight` of this shard's frames. */
+    inFlight: number;
+    /** The ring to the destination was full. */
+    ringFull: number;
+    /** A copy was needed and no shared frame was free (or none large enough). */
+    noFrame: number;
+  };
+}
+
+/** One shard's pools as the other shards see them: the shared memory and its slot size. */
+export interface SharedPoolInfo {
+  readonly buffer: SharedArrayBuffer;
+  readonly slotSize: number;
+}
+
+/** What every shard shares of its pools, by shard then pool index. */
+export function sharedPoolsOf(pools: readonly FramePool[]): SharedPoolInfo[] {
+  return pools.map((p, i) => {
+    if (!(p.buffer instanceof SharedArrayBuffer)) throw new TypeError(`pool ${i} is not in shared memory (FramePool { shared: true })`);
+    return { buffer: p.buffer, slotSize: p.slotSize };
+  });
+}
+
+/** The owner of a received frame: its release gives the frame back to the shard that sent it. Recycled. */
+class ForeignFrame implements Owner {
+  from = 0;
+  word0 = 0;
+  slot = 0;
+  constructor(private readonly fwd: FrameForwarder) {}
+  release(): void {
+    this.fwd.giveBack(this);
+  }
+}
+
+export class FrameForwarder {
+  readonly counters: ForwardCounters = { forwarded: 0, copied: 0, received: 0, freed: 0, drops: { inFlight: 0, ringFull: 0, noFrame: 0 } };
+  /** Frames of this shard held by each other shard. */
+  readonly inFlight: Int32Array;
+  /** Where forwarded frames go on this shard (the stack's receive path), in bursts. */
+  onFrames: RxHandler | null = null;
+  private readonly poolIndex = new Map<FramePool, number>();
+  /** Other shards' pool bytes: remote[shard][pool]. */
+  private readonly remote: Uint8Array[][];
+  private readonly remoteSlot: number[][];
+  private readonly spare: ForeignFrame[] = [];
+  /** FREE descriptors that found the ring full (cannot happen with the sizes checked below; kept, not lost). */
+  private readonly pendingFree: number[] = [];
+  private readonly burst: Packet[] = [];
+  private readonly onDescriptor = (s: Int32Array, at: number, from: number): void => this.take(s, at, from);
+
+  constructor(
+    private readonly mesh: MeshEndpoint,
+    /** This shard's shared pools, in the order `sharedPoolsOf` gave the others. */
+    private readonly own: readonly FramePool[],
+    /** Every shard's `sharedPoolsOf` (this shard's entry is not used). */
+    pools: readonly (readonly SharedPoolInfo[])[],
+    capacity: number,
+    private readonly maxInFlight = DEFAULT_MAX_IN_FLIGHT,
+    private readonly burstSize = 64,
+  ) {
+    // Each ring carries this shard's frames one way and FREEs of the other's the same way.
+    if (capacity < 2 * maxInFlight) throw new RangeError(`mesh rings of ${capacity} cannot hold ${maxInFlight} frames in flight each way (need ${2 * maxInFlight})`);
+    own.forEach((p, i) => this.poolIndex.set(p, i));
+    this.remote = pools.map((list) => list.map((p) => new Uint8Array(p.buffer)));
+    this.remoteSlot = pools.map((list) => list.map((p) => p.slotSize));
+    this.inFlight = new Int32Array(mesh.shards);
+  }
+
+  /**
+   * Sends `p` to shard `to`, which receives it through its `onFrames`; `p` is consumed
+   * either way (moved, or released when dropped). False when dropped (counted).
+   */
+  forward(p: Packet, to: number): boolean {
+    const c = this.counters;
+    if (this.inFlight[to]! >= this.maxInFlight) {
+      c.drops.inFlight++;
+      p.release();
+      return false;
+    }
+    let pool = p.soleFramePool;
+    let index = pool === null ? undefined : this.poolIndex.get(pool);
+    if (index === undefined) {
+      const copy = this.copyToShared(p);
+      p.release();
+      if (copy === null) {
+        c.drops.noFrame++;
+        return false;
+      }
+      p = copy;
+      pool = p.soleFramePool!;
+      index = this.poolIndex.get(pool)!;
+      c.copied++;
+    }
+    const word0 = DESC_FRAME | (index << 8) | (p.csumVerified ? FLAG_CSUM_VERIFIED : 0);
+    if (!this.mesh.send(to, word0, p.soleSlot, p.offs[0]!, p.length)) {
+      c.drops.ringFull++;
+      p.release();
+      return false;
+    }
+    p.disown();
+    this.inFlight[to]!++;
+    c.forwarded++;
+    return true;
+  }
+
+  /** One frame of this shard's own shared pools holding `p`'s bytes, or null. */
+  private copyToShared(p: Packet): Packet | null {
+    for (const pool of this.own) {
+      if (pool.slotSize < p.length) continue;
+      const q = Packet.alloc(pool, 0);
+      if (q === null) continue;
+      const at = q.append(p.length);
+      p.copyTo(q.bufs[0]!, at);
+      q.copyOffloadFrom(p);
+      return q;
+    }
+    return null;
+  }
+
+  /**
+   * Reads what the other shards sent (up to `max` descriptors): frames go to `onFrames`
+   * in bursts, and frames given back return to this shard's pools. Returns how many.
+   */
+  receive(max = 256): number {
+    const n = this.mesh.poll(max, this.onDescriptor);
+    this.deliver();
+    return n;
+  }
+
+  /** Publishes what was sent since the last flush (and any FREE that had to wait). */
+  flush(): void {
+    const pf = this.pendingFree;
+    while (pf.length > 0 && this.mesh.send(pf[0]!, pf[1]!, pf[2]!, 0, 0)) pf.splice(0, 3);
+    this.mesh.flush();
+  }
+
+  private take(s: Int32Array, at: number, from: number): void {
+    const w0 = s[at]!;
+    const kind = w0 & 0xff;
+    const index = (w0 >>> 8) & 0xff;
+    if (kind === DESC_FREE) {
+      this.own[index]!.release(s[at + 1]!);
+      this.inFlight[from]!--;
+      this.counters.freed++;
+      return;
+    }
+    if (kind !== DESC_FRAME) return;
+    const o = this.spare.pop() ?? new ForeignFrame(this);
+    o.from = from;
+    o.word0 = DESC_FREE | (index << 8);
+    o.slot = s[at + 1]!;
+    const p = Packet.wrap(this.remote[from]![index]!, s[at + 2]!, s[at + 3]!, o);
+    p.truesize = this.remoteSlot[from]![index]!;
+    p.csumVerified = (w0 & FLAG_CSUM_VERIFIED) !== 0;
+    this.counters.received++;
+    this.burst.push(p);
+    if (this.burst.length >= this.burstSize) this.deliver();
+  }
+
+  private deliver(): void {
+    const b = this.burst;
+    if (b.length === 0) return;
+    const n = b.length;
+    if (this.onFrames !== null) this.onFrames(b, n);
+    else for (let i = 0; i < n; i++) b[i]!.release();
+    b.length = 0;
+  }
+
+  /** A received frame was released here: back to the shard that owns it. */
+  giveBack(o: ForeignFrame): void {
+    if (!this.mesh.send(o.from, o.word0, o.slot, 0, 0)) this.pendingFree.push(o.from, o.word0, o.slot);
+    this.spare.push(o);
+  }
+}
