@@ -8,6 +8,7 @@ import { MemoryDevice, MemorySwitch, type MemoryDeviceOptions, type MemorySwitch
 import { RealClock, type Clock } from '../time/clock.js';
 import { EventLoop } from '../time/loop.js';
 import { formatIpv4, parseIpv4 } from '../wire/addr.js';
+import { ShardGroup, type ShardGroupOptions } from '../shard/group.js';
 import { Host, type HostOptions } from './host.js';
 
 export interface NetworkOptions {
@@ -23,10 +24,19 @@ export interface AddHostOptions extends Partial<Omit<HostOptions, 'device' | 'lo
   port?: SwitchPortOptions;
 }
 
+export interface AddShardedHostOptions extends Partial<Omit<ShardGroupOptions, 'shards'>> {
+  shards: number;
+  device?: Partial<MemoryDeviceOptions>;
+  port?: SwitchPortOptions;
+}
+
 export class MemoryNetwork {
   readonly loop: EventLoop;
   readonly switch: MemorySwitch;
   readonly hosts: Host[] = [];
+  readonly groups: ShardGroup[] = [];
+  /** Addresses handed out so far (a host or a sharded host takes one). */
+  private count = 0;
   private readonly base: number;
 
   constructor(options: NetworkOptions = {}) {
@@ -39,7 +49,7 @@ export class MemoryNetwork {
 
   /** A new host on its own switch port. */
   addHost(options: AddHostOptions = {}): Host {
-    const i = this.hosts.length;
+    const i = this.count++;
     if (i >= 254) throw new RangeError('a memory network holds at most 254 hosts');
     const { device: deviceOptions, port, ...rest } = options;
     const device = new MemoryDevice({ name: `host${i}`, mac: 0x02_00_00_00_00_00 + i + 1, ...deviceOptions });
@@ -51,9 +61,27 @@ export class MemoryNetwork {
     return host;
   }
 
+  /**
+   * A host of `shards` stacks on one address, on its own switch port: a device with a
+   * queue per shard and shared receive pools, steering and forwarding between the shards
+   * (src/shard), all on this network's loop.
+   */
+  addShardedHost(options: AddShardedHostOptions): ShardGroup {
+    const i = this.count++;
+    if (i >= 254) throw new RangeError('a memory network holds at most 254 hosts');
+    const { device: deviceOptions, port, shards, ...rest } = options;
+    const device = new MemoryDevice({ name: `host${i}`, mac: 0x02_00_00_00_00_00 + i + 1, queues: shards, sharedPools: true, ...deviceOptions });
+    this.switch.attach(device, port);
+    const group = new ShardGroup(device, this.loop, { address: `${formatIpv4((this.base + i + 1) >>> 0)}/24`, seed: i + 1, ...rest, shards });
+    this.groups.push(group);
+    this.loop.wake();
+    return group;
+  }
+
   /** Stops the loop and every host. */
   close(): void {
     this.loop.stop();
     for (const h of this.hosts) h.close();
+    for (const g of this.groups) g.close();
   }
 }

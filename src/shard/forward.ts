@@ -142,6 +142,22 @@ export class FrameForwarder {
     return true;
   }
 
+  /** Sends a copy of `p` to shard `to` (a broadcast reaching every shard); `p` stays the caller's. */
+  forwardCopy(p: Packet, to: number): boolean {
+    const copy = this.copyToShared(p);
+    if (copy === null) {
+      this.counters.drops.noFrame++;
+      return false;
+    }
+    this.counters.copied++;
+    return this.forward(copy, to);
+  }
+
+  /** Frames waiting from other shards. */
+  get pending(): number {
+    return this.mesh.pending;
+  }
+
   /** One frame of this shard's own shared pools holding `p`'s bytes, or null. */
   private copyToShared(p: Packet): Packet | null {
     for (const pool of this.own) {

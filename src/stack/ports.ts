@@ -19,8 +19,11 @@
  * With no destination yet (UDP bind(0), TCP listen(0)) the port is random, as Linux's:
  * a counter would make the next one guessable.
  *
- * `usable` says whether a port may be taken (free; for a shard, also "its receive hash
- * lands on this shard"); unusable ones are skipped, as the RFC's check_suitable_port.
+ * `usable` says whether a port may be taken (free); unusable ones are skipped, as the
+ * RFC's check_suitable_port. A shard also gives the chooser a `PortFilter`: connect then
+ * takes only ports whose incoming packets steer back to that shard, as Seastar's
+ * connect does (shard/steering.ts). The search stays bounded by the range: with no
+ * acceptable free port, choose() says none (EADDRNOTAVAIL).
  */
 import { HalfSipHash } from '../util/halfsiphash.js';
 import type { Random } from '../util/random.js';
@@ -36,23 +39,36 @@ const TABLE_SIZE = 1 << 16;
 /** The most a counter moves on beyond the ports it went through (a random 0..3, as Linux's small random increment). */
 const JITTER = 4;
 
+/** Whether a connection from `local`:`port` to `remote`:`remotePort` may use `port` (beyond it being free). */
+export type PortFilter = (local: Ipv4Address, remote: Ipv4Address, remotePort: number, port: number) => boolean;
+
 export class EphemeralPorts {
   private readonly f: HalfSipHash;
   private readonly g: HalfSipHash;
   private readonly table = new Uint16Array(TABLE_SIZE);
 
-  constructor(private readonly random: Random) {
+  /** `accept`: for a shard, the ports whose incoming packets steer to it (null: any port). */
+  constructor(
+    private readonly random: Random,
+    private readonly accept: PortFilter | null = null,
+  ) {
     this.f = new HalfSipHash(random.nextU32(), random.nextU32());
     this.g = new HalfSipHash(random.nextU32(), random.nextU32());
   }
 
-  /** A usable port for talking to `remote`:`remotePort` from `local` (RFC 6056 Algorithm 4), or 0 when none is. */
+  /**
+   * A usable port for talking to `remote`:`remotePort` from `local` (RFC 6056 Algorithm 4)
+   * that the filter accepts, or 0 when none is. Ports the filter refuses are stepped
+   * over like ports in use: the destination's counter still moves forward.
+   */
   choose(local: Ipv4Address, remote: Ipv4Address, remotePort: number, usable: (port: number) => boolean): number {
     const offset = this.f.hash3(local, remote, remotePort) % RANGE;
     const index = this.g.hash3(local, remote, remotePort) & (TABLE_SIZE - 1);
     const start = this.table[index]!;
+    const accept = this.accept;
     for (let tried = 0; tried < RANGE; tried++) {
       const port = EPHEMERAL_LOW + ((offset + start + tried) % RANGE);
+      if (accept !== null && !accept(local, remote, remotePort, port)) continue;
       if (!usable(port)) continue;
       // Kept within the range: no jump when it comes round.
       this.table[index] = (start + tried + 1 + this.random.int(JITTER)) % RANGE;
@@ -61,7 +77,10 @@ export class EphemeralPorts {
     return 0;
   }
 
-  /** A usable port picked at random (no destination yet: a bind), or 0 when none is. */
+  /**
+   * A usable port picked at random (no destination yet: a bind), or 0 when none is. The
+   * filter does not apply: with no remote end there is no receive hash to match.
+   */
   any(usable: (port: number) => boolean): number {
     const start = this.random.int(RANGE);
     for (let tried = 0; tried < RANGE; tried++) {

@@ -18,7 +18,7 @@ import { NetworkInterface } from './interface.js';
 import { Ipv4, type Ipv4Options } from './ipv4.js';
 import { Udp, type UdpOptions } from './udp.js';
 import { ReceiveMemory } from './receive-memory.js';
-import { EphemeralPorts } from './ports.js';
+import { EphemeralPorts, type PortFilter } from './ports.js';
 import { Tcp, type TcpOptions } from './tcp/index.js';
 
 export interface StackOptions {
@@ -42,6 +42,11 @@ export interface StackOptions {
   receiveMemory?: number;
   /** Called when something is ready to send outside a receive burst (the event loop's wake). */
   wake?: () => void;
+  /**
+   * Which ephemeral ports a connection may take (default: any): a shard takes only those
+   * whose replies steer back to it (Seastar's connect; src/shard/steering.ts portFilter).
+   */
+  portFilter?: PortFilter;
   arp?: ArpOptions;
   ipv4?: Ipv4Options;
   icmp?: IcmpOptions;
@@ -87,7 +92,7 @@ export class Stack implements Pollable {
       features: device.features,
       rxMemory: new ReceiveMemory(queue.rxPools, options.receiveMemory),
       random,
-      ephemeralPorts: new EphemeralPorts(random),
+      ephemeralPorts: new EphemeralPorts(random, options.portFilter ?? null),
       sourceFor: (dst) => self.ipv4.sourceFor(dst),
       isLocal: (a) => self.ipv4.isLocal(a),
       pathMtu: (dst) => self.ipv4.pathMtu(dst),

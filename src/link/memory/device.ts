@@ -59,6 +59,8 @@ export interface MemoryDeviceOptions {
   rxPoolSlots?: number;
   /** 64 KB frames for super-frames received whole (default 64 with LRO, else 0). */
   rxLargeSlots?: number;
+  /** Receive pools in shared memory, so shards can hand their frames to each other (default false). */
+  sharedPools?: boolean;
 }
 
 /** What the device counts beyond the per-queue stats (each drop is also in a queue's txDrops/rxDrops). */
@@ -148,9 +150,10 @@ export class MemoryDevice implements Device, QueueOwner {
       rss: { key, table },
     };
     const slots = options.rxPoolSlots ?? queues * rxRing * 2 + 1024;
-    this.pool = new FramePool({ slotSize: Math.max(2048, roundUp(mtu + 18 + RX_HEADROOM, 64)), slots });
+    const shared = options.sharedPools ?? false;
+    this.pool = new FramePool({ slotSize: Math.max(2048, roundUp(mtu + 18 + RX_HEADROOM, 64)), slots, shared });
     const large = options.rxLargeSlots ?? (lro ? 64 : 0);
-    this.largePool = lro && large > 0 ? new FramePool({ slotSize: roundUp(MAX_FRAME + RX_HEADROOM, 64), slots: large }) : null;
+    this.largePool = lro && large > 0 ? new FramePool({ slotSize: roundUp(MAX_FRAME + RX_HEADROOM, 64), slots: large, shared }) : null;
     // What the rings need to fill up (at most half the pool): the stack keeps frames only beyond it.
     this.pool.reserve = Math.min(queues * rxRing, slots >> 1);
     if (this.largePool !== null) this.largePool.reserve = large >> 2;

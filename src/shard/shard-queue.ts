@@ -1,0 +1,126 @@
+/**
+ * A shard's queue: the device queue it owns, with receive steering in front of its
+ * stack (Seastar's `interface::dispatch_packet`). Every frame the queue receives is
+ * classified (steering.ts); the shard's own go up its stack in the burst they came in,
+ * the others go to their shard over the mesh without a copy (forward.ts), and frames
+ * other shards forwarded here join this shard's bursts. Transmit is the queue's own.
+ *
+ * ARP: requests go to the shard steering names (shard 0), so one shard answers for the
+ * address; replies reach every shard, so each learns the peer's address (Seastar
+ * broadcasts ARP replies to all CPUs). Other broadcasts and multicasts reach every shard.
+ */
+import type { Packet } from '../packet/packet.js';
+import type { Queue, QueueStats, RxHandler, TxProvider } from '../link/device.js';
+import type { FramePool } from '../packet/pool.js';
+import { readU16 } from '../wire/addr.js';
+import { ETHERTYPE_ARP } from '../wire/ethernet.js';
+import type { FrameForwarder } from './forward.js';
+import { BROADCAST, type Steering } from './steering.js';
+
+/** Bytes steering may read: Ethernet, IPv4 with options, and an ICMP error's quote. */
+const HEADERS = 14 + 60 + 8 + 60 + 8;
+
+/** ARP's operation field (RFC 826): 2 is a reply. */
+const ARP_REPLY = 2;
+
+function releaseAll(burst: Packet[], count: number): void {
+  for (let i = 0; i < count; i++) burst[i]!.release();
+}
+
+export interface ShardQueueCounters {
+  /** Frames the queue received that were this shard's, and that went to another. */
+  local: number;
+  forwarded: number;
+  /** Frames that reached every shard (copies sent to the others). */
+  broadcast: number;
+}
+
+export class ShardQueue implements Queue {
+  readonly counters: ShardQueueCounters = { local: 0, forwarded: 0, broadcast: 0 };
+  private receiver: RxHandler = releaseAll;
+  private readonly local: Packet[] = [];
+  /** The front of a frame whose first fragment is short (a handed-off or merged frame). */
+  private readonly head = new Uint8Array(HEADERS);
+
+  constructor(
+    readonly shard: number,
+    private readonly inner: Queue,
+    private readonly steering: Steering,
+    private readonly fwd: FrameForwarder,
+  ) {
+    inner.setReceiver((burst, n) => this.steer(burst, n));
+    fwd.onFrames = (burst, n) => this.receiver(burst, n);
+  }
+
+  get id(): number {
+    return this.inner.id;
+  }
+
+  get stats(): QueueStats {
+    return this.inner.stats;
+  }
+
+  get rxPools(): readonly FramePool[] {
+    return this.inner.rxPools;
+  }
+
+  setReceiver(handler: RxHandler): void {
+    this.receiver = handler;
+  }
+
+  addProvider(provider: TxProvider): void {
+    this.inner.addProvider(provider);
+  }
+
+  removeProvider(provider: TxProvider): void {
+    this.inner.removeProvider(provider);
+  }
+
+  /** Frames other shards forwarded, then the queue's own; what was forwarded from here goes out in one bundle per shard. */
+  poll(now: number): number {
+    let work = this.fwd.receive();
+    work += this.inner.poll(now);
+    this.fwd.flush();
+    return work;
+  }
+
+  nextEventAt(): number {
+    return this.fwd.pending > 0 ? 0 : this.inner.nextEventAt();
+  }
+
+  private steer(burst: Packet[], n: number): void {
+    const local = this.local;
+    const me = this.shard;
+    const c = this.counters;
+    for (let i = 0; i < n; i++) {
+      const p = burst[i]!;
+      let b = p.bufs[0]!;
+      let off = p.offs[0]!;
+      let len = p.lens[0]!;
+      if (len < p.length && len < HEADERS) {
+        // The headers may go on in the next fragment: read them from one copy.
+        len = Math.min(p.length, HEADERS);
+        p.copyTo(this.head, 0, 0, len);
+        b = this.head;
+        off = 0;
+      }
+      let to = this.steering.shardOfFrame(b, off, len, p.rssHash, p.length);
+      if (to === 0 && len >= 22 && readU16(b, off + 12) === ETHERTYPE_ARP && readU16(b, off + 20) === ARP_REPLY) to = BROADCAST;
+      if (to === me) {
+        c.local++;
+        local.push(p);
+      } else if (to === BROADCAST) {
+        c.broadcast++;
+        for (let s = 0; s < this.steering.shards; s++) if (s !== me) this.fwd.forwardCopy(p, s);
+        local.push(p);
+      } else {
+        c.forwarded++;
+        this.fwd.forward(p, to);
+      }
+    }
+    if (local.length > 0) {
+      this.receiver(local, local.length);
+      local.length = 0;
+    }
+  }
+}

@@ -1,0 +1,152 @@
+/**
+ * Shards on one thread (src/shard/group.ts) on the memory link, under the virtual clock:
+ * a host of N stacks on one address serves connections from another host; each
+ * connection is handled by the shard that owns its flow (steering decides, not the
+ * device: the device's own RSS table is set to disagree, so frames arrive on the wrong
+ * queue and are forwarded), data arrives intact under loss and reordering, outgoing
+ * connections from each shard pick ports that steer back to it, and every frame goes
+ * back to its pool.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { MemoryNetwork } from '../../src/api/network.js';
+import type { TcpConnection } from '../../src/stack/tcp/connection.js';
+import { VirtualClock } from '../../src/time/clock.js';
+import { parseIpv4 } from '../../src/wire/addr.js';
+import { Random } from '../../src/util/random.js';
+
+const SEED = Number(process.env['SHOAL_SEED'] ?? Date.now() % 2 ** 31);
+const S = `(seed ${SEED}; rerun with SHOAL_SEED=${SEED})`;
+const A = parseIpv4('10.0.0.1');
+const B = parseIpv4('10.0.0.2');
+
+function pattern(n: number, seed: number): Uint8Array {
+  const r = new Random(seed);
+  const b = new Uint8Array(n);
+  for (let i = 0; i < n; i++) b[i] = r.int(256);
+  return b;
+}
+
+
+/** Writes all of `data` to `c` as the window allows, then ends its side (half-close: the answer still comes). */
+function pump(c: TcpConnection, data: Uint8Array): void {
+  let off = 0;
+  const more = (): void => {
+    while (off < data.length) {
+      const n = c.write(data, off, data.length - off);
+      if (n === 0) return;
+      off += n;
+    }
+    c.shutdown();
+  };
+  c.onWritable = more;
+  more();
+}
+
+/** A reversed device RSS table: frames land on a queue steering does not pick, so shards forward. */
+function disagreeingTable(queues: number): Uint8Array {
+  const t = new Uint8Array(128);
+  for (let i = 0; i < 128; i++) t[i] = queues - 1 - (i % queues);
+  return t;
+}
+
+for (const shards of [2, 4]) {
+  test(`shards (${shards}, one thread): each of 120 connections lands on the shard that owns its flow; 64 KB arrive intact under loss and reordering (the server answers with their SHA-256); pools balanced`, () => {
+    const net = new MemoryNetwork({ clock: new VirtualClock(), switch: { seed: SEED } });
+    net.loop.stop(); // driven by runUntil below
+    const client = net.addHost({ port: { faults: { loss: 0.01, reorder: 0.02, delay: 1 } } });
+    const group = net.addShardedHost({ shards, device: { rssTable: disagreeingTable(shards) }, port: { faults: { loss: 0.01, reorder: 0.02, delay: 1 } } });
+    const owner: number[] = [];
+    const served = new Map<number, { shard: number; got: Uint8Array[] }>();
+    group.hosts.forEach((h, shard) => {
+      h.stack.tcp.listen(80).onConnection((c) => {
+        const rec = { shard, got: [] as Uint8Array[] };
+        served.set(c.remotePort, rec);
+        owner.push(shard);
+        c.onReadable = () => {
+          for (let b = c.read(); b !== null; b = c.read()) rec.got.push(b);
+        };
+        c.onEnd = () => {
+          const all = Buffer.concat(rec.got);
+          pump(c, createHash('sha256').update(all).digest()); // answers with the digest of what it got
+          c.close();
+        };
+      });
+    });
+    const conns = 120;
+    const data = pattern(64 * 1024, SEED);
+    const answers = new Map<number, Uint8Array[]>();
+    let finished = 0;
+    for (let i = 0; i < conns; i++) {
+      const c = client.stack.tcp.connect({ dst: B, dstPort: 80 });
+      const got: Uint8Array[] = [];
+      answers.set(c.localPort, got);
+      c.onConnect = () => pump(c, data);
+      c.onReadable = () => {
+        for (let b = c.read(); b !== null; b = c.read()) got.push(b);
+      };
+      c.onClose = (e) => {
+        assert.equal(e, undefined, `connection ${i} ${S}`);
+        finished++;
+      };
+    }
+    net.loop.runUntil({ done: () => finished === conns, until: 120_000 });
+    assert.equal(finished, conns, `all finished ${S}`);
+    const want = createHash('sha256').update(data).digest('hex');
+    // (Each server answered with the SHA-256 of what it received.)
+    for (const [port, got] of answers) assert.equal(Buffer.concat(got).toString('hex'), want, `the server got 64 KB intact on port ${port} ${S}`);
+    // The owner: the shard steering picks for the flow's incoming packets, for every connection.
+    for (const [port, rec] of served) assert.equal(rec.shard, group.steering.shardOfFlow(B, A, 80, port), `port ${port} ${S}`);
+    for (let s = 0; s < shards; s++) assert.ok(owner.includes(s), `shard ${s} served some ${S}`);
+    const forwarded = group.queues.reduce((n, q) => n + q.counters.forwarded, 0);
+    assert.ok(forwarded > 0, 'frames that arrived on the wrong queue were forwarded');
+    // Let TIME_WAIT and every timer run out; then nothing is held anywhere.
+    net.loop.runUntil({ until: net.loop.clock.now() + 300_000 });
+    const device = group.queues[0]!.rxPools[0]!;
+    assert.equal(device.inUse, 0, `receive pool balanced ${S}`);
+    assert.equal(device.counters().doubleReleases, 0);
+    for (const f of group.forwarders) {
+      assert.equal(f.counters.forwarded, f.counters.freed, 'every forwarded frame came back');
+      assert.ok(f.inFlight.every((n) => n === 0));
+    }
+    for (const h of group.hosts) assert.equal(h.stack.tcp.connections, 0);
+    console.log(`# ${shards} shards: ${conns} connections, ${forwarded} frames forwarded, served per shard ${Array.from({ length: shards }, (_, s) => owner.filter((o) => o === s).length).join('/')} ${S}`);
+    net.close();
+  });
+}
+
+test('shards (one thread): each shard connects from ports whose replies steer back to it, so its flows need no forwarding', () => {
+  const net = new MemoryNetwork({ clock: new VirtualClock(), switch: { seed: SEED } });
+  net.loop.stop();
+  const server = net.addHost();
+  const group = net.addShardedHost({ shards: 4 });
+  let accepted = 0;
+  server.stack.tcp.listen(7).onConnection((c) => {
+    accepted++;
+    c.onReadable = () => {
+      for (let b = c.read(); b !== null; b = c.read()) c.write(b);
+    };
+    c.onEnd = () => c.close();
+  });
+  let echoed = 0;
+  group.hosts.forEach((h, shard) => {
+    for (let i = 0; i < 10; i++) {
+      const c = h.stack.tcp.connect({ dst: A, dstPort: 7 });
+      assert.equal(group.steering.shardOfFlow(B, A, c.localPort, 7), shard, `port ${c.localPort} steers to shard ${shard}`);
+      c.onConnect = () => {
+        c.write(new Uint8Array([shard, i]));
+        c.shutdown();
+      };
+      c.onReadable = () => {
+        for (let b = c.read(); b !== null; b = c.read()) echoed += b.length;
+      };
+    }
+  });
+  net.loop.runUntil({ done: () => echoed === 80, until: 60_000 });
+  assert.equal(accepted, 40);
+  assert.equal(echoed, 80);
+  const forwarded = group.queues.reduce((n, q) => n + q.counters.forwarded, 0);
+  assert.equal(forwarded, 0, 'the device RSS and steering agree, and every port was chosen for its shard');
+  net.close();
+});
