@@ -11,9 +11,10 @@ import { linkBenchmarks } from './link.js';
 import { stackBenchmarks } from './stack.js';
 import { apiBenchmarks } from './api.js';
 import { tapBenchmarks } from './tap.js';
+import { shardBenchmarks } from './shard.js';
 import { printTable, type BenchRow } from './harness.js';
 
-const rows: BenchRow[] = [...foundationBenchmarks(), ...(await linkBenchmarks()), ...(await stackBenchmarks()), ...(await apiBenchmarks()), ...(await tapBenchmarks())];
+const rows: BenchRow[] = [...foundationBenchmarks(), ...(await linkBenchmarks()), ...(await stackBenchmarks()), ...(await apiBenchmarks()), ...(await shardBenchmarks()), ...(await tapBenchmarks())];
 printTable(rows);
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');

@@ -30,7 +30,11 @@ export { Tcp, TcpConnection, TcpListener, type TcpOptions, type TcpCounters, typ
 export { Dgram, Socket as DgramSocket, type AddressInfo as DgramAddressInfo, type BindOptions as DgramBindOptions, type RemoteInfo as DgramRemoteInfo, type SocketOptions as DgramSocketOptions } from './api/dgram/index.js';
 export { UDP_MAX_PAYLOAD, type UdpOptions, type UdpCounters } from './stack/udp.js';
 export { Host, type HostOptions } from './api/host.js';
-export { MemoryNetwork, type NetworkOptions, type AddHostOptions } from './api/network.js';
+export { MemoryNetwork, type NetworkOptions, type AddHostOptions, type AddShardedHostOptions } from './api/network.js';
 export * from './api/net/index.js';
 export { CompletionQueue, ZcSocket, ZcListener, type Completion, type CompletionKind, type CompletionQueueOptions } from './api/zero-copy/index.js';
 export * from './apps/index.js';
+export { Engine, launch, type LaunchOptions } from './shard/engine.js';
+export { Shard, type Hook } from './shard/shard.js';
+export { ShardGroup, type ShardGroupOptions } from './shard/group.js';
+export { Steering, BROADCAST, type SteeringOptions } from './shard/steering.js';

@@ -141,6 +141,11 @@ export class MeshEndpoint {
     return done;
   }
 
+  /** Ends this shard's own sleep now (it stops): its doorbell rings as another shard's would. */
+  interrupt(): void {
+    this.bells[this.id]!.ring();
+  }
+
   /**
    * An idle shard in a worker: sleeps until another shard publishes something for it (or
    * `timeoutMs`), without blocking its thread. Null, without sleeping, when something is

@@ -1,0 +1,170 @@
+/**
+ * The engine: N shard threads (Seastar's reactors), each running the application module
+ * with its own event loop, and the mesh between them (mesh.ts). The main thread starts
+ * them, stops them, and reports how it went:
+ *
+ *   const engine = await launch(new URL('./app.js', import.meta.url), { shards: 2 });
+ *   await engine.stop();          // or: engine.stopOnSignals(); await engine.done;
+ *
+ * Stopping has two phases, as Seastar's: every shard runs its atExit hooks while all
+ * still run; when all have, every shard stops its loop and runs its atDestroy hooks. An
+ * error thrown in any shard (its module, a hook, a callback) stops all the others the
+ * same way, and `done` rejects with that first error, once.
+ */
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import type { ToEngine, ToShard } from './engine-messages.js';
+import { meshMemory } from './mesh.js';
+
+export interface LaunchOptions {
+  /** Shard threads (default: the number of cores). */
+  shards?: number;
+  /** Descriptors per mesh ring (default 4096). */
+  meshCapacity?: number;
+  /** Given to every shard as `shard.data` (anything structured clone takes: SharedArrayBuffers are shared). */
+  data?: unknown;
+}
+
+type Phase = 'starting' | 'running' | 'exiting' | 'destroying' | 'done';
+
+class ShardThread {
+  started = false;
+  exited = false;
+  destroyed = false;
+  /** The thread has ended (normally or by an error). */
+  ended = false;
+  constructor(
+    readonly id: number,
+    readonly worker: Worker,
+  ) {}
+  post(m: ToShard): void {
+    if (!this.ended) this.worker.postMessage(m);
+  }
+}
+
+export class Engine {
+  /** Resolves when every shard has stopped cleanly; rejects with the first error any shard threw. */
+  readonly done: Promise<void>;
+  /** The exit code a shard asked for with `Shard.stop(code)` (0 otherwise). */
+  exitCode = 0;
+  private phase: Phase = 'starting';
+  private readonly threads: ShardThread[] = [];
+  private firstError: unknown = null;
+  private settle!: { resolve: () => void; reject: (e: unknown) => void };
+  private startedResolve!: (ok: boolean) => void;
+  private readonly started: Promise<boolean>;
+  private signalHandler: (() => void) | null = null;
+
+  private constructor(
+    moduleUrl: string,
+    readonly shards: number,
+    capacity: number,
+    data: unknown,
+  ) {
+    this.done = new Promise<void>((resolve, reject) => (this.settle = { resolve, reject }));
+    // `done` may be awaited only after launch: keep an early rejection from being "unhandled".
+    this.done.catch(() => {});
+    this.started = new Promise<boolean>((resolve) => (this.startedResolve = resolve));
+    const mesh = meshMemory(shards, capacity);
+    for (let id = 0; id < shards; id++) {
+      const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: { moduleUrl, id, count: shards, mesh, data } });
+      const t = new ShardThread(id, worker);
+      this.threads.push(t);
+      worker.on('message', (m: ToEngine) => this.onMessage(t, m));
+      worker.on('error', (e) => this.failed(e));
+      worker.on('exit', (code) => this.onThreadEnd(t, code));
+    }
+  }
+
+  /** Starts `shards` threads, each importing `moduleUrl` and calling its default export with its Shard; resolves once every one has returned. */
+  static async launch(moduleUrl: string | URL, options: LaunchOptions = {}): Promise<Engine> {
+    const shards = options.shards ?? availableParallelism();
+    if (!Number.isInteger(shards) || shards < 1 || shards > 64) throw new RangeError(`shards must be 1 to 64, not ${shards}`);
+    const engine = new Engine(String(moduleUrl), shards, options.meshCapacity ?? 4096, options.data);
+    if (!(await engine.started)) {
+      await engine.done; // rejects with the error that stopped the start
+    }
+    return engine;
+  }
+
+  /** Stops every shard (atExit everywhere, then atDestroy); resolves when all have ended. */
+  async stop(): Promise<void> {
+    this.beginStop();
+    await this.done;
+  }
+
+  /** Ctrl-C (SIGINT) and SIGTERM stop every shard cleanly; a second one ends the threads at once. */
+  stopOnSignals(): void {
+    if (this.signalHandler !== null) return;
+    let count = 0;
+    this.signalHandler = () => {
+      if (++count === 1) this.beginStop();
+      else for (const t of this.threads) void t.worker.terminate();
+    };
+    process.on('SIGINT', this.signalHandler);
+    process.on('SIGTERM', this.signalHandler);
+  }
+
+  private onMessage(t: ShardThread, m: ToEngine): void {
+    switch (m.type) {
+      case 'started':
+        t.started = true;
+        if (this.phase === 'starting' && this.threads.every((x) => x.started)) {
+          this.phase = 'running';
+          this.startedResolve(true);
+        }
+        return;
+      case 'stop':
+        if (m.code !== 0 && this.exitCode === 0) this.exitCode = m.code;
+        this.beginStop();
+        return;
+      case 'exited':
+        t.exited = true;
+        this.advance();
+        return;
+    }
+  }
+
+  private failed(e: unknown): void {
+    if (this.firstError === null) this.firstError = e ?? new Error('a shard failed');
+    this.beginStop();
+  }
+
+  private onThreadEnd(t: ShardThread, code: number): void {
+    t.ended = true;
+    // A shard ends itself with code 0 right after its atDestroy hooks.
+    if (this.phase === 'destroying' && code === 0) t.destroyed = true;
+    if (!t.destroyed && this.firstError === null) this.firstError = new Error(`shard ${t.id} ended before it was stopped (exit code ${code})`);
+    if (this.phase !== 'done') this.beginStop();
+    this.advance();
+  }
+
+  private beginStop(): void {
+    if (this.phase === 'starting' || this.phase === 'running') {
+      this.phase = 'exiting';
+      this.startedResolve(false);
+      for (const t of this.threads) t.post({ type: 'exit' });
+    }
+    this.advance();
+  }
+
+  /** The next phase once every live thread has finished this one. */
+  private advance(): void {
+    if (this.phase === 'exiting' && this.threads.every((t) => t.exited || t.ended)) {
+      this.phase = 'destroying';
+      for (const t of this.threads) t.post({ type: 'destroy' });
+    }
+    if (this.phase === 'destroying' && this.threads.every((t) => t.ended)) {
+      this.phase = 'done';
+      if (this.signalHandler !== null) {
+        process.off('SIGINT', this.signalHandler);
+        process.off('SIGTERM', this.signalHandler);
+      }
+      if (this.firstError !== null) this.settle.reject(this.firstError);
+      else this.settle.resolve();
+    }
+  }
+}
+
+/** Starts the engine: see `Engine.launch`. */
+export const launch = Engine.launch;
