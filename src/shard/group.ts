@@ -48,7 +48,9 @@ export class ShardGroup {
       this.forwarders.push(fwd);
       this.queues.push(queue);
       const portFilter = this.steering.portFilter(i);
-      this.hosts.push(new Host({ ...hostOptions, seed: (hostOptions.seed ?? 1) * 1000 + i, device: view, loop, portFilter }));
+      // Shards share an address: each takes every N-th IP identification.
+      const ipv4 = { ...hostOptions.ipv4, idSpace: { index: i, count: shards } };
+      this.hosts.push(new Host({ ...hostOptions, seed: (hostOptions.seed ?? 1) * 1000 + i, device: view, loop, portFilter, ipv4 }));
     }
   }
 

@@ -40,6 +40,12 @@ export interface Ipv4Options {
   /** Path MTUs remembered (default 1024) and for how long (ms, default 600000, Linux mtu_expires). */
   pmtuEntries?: number;
   pmtuExpiresMs?: number;
+  /**
+   * This stack's share of the identification space, for shards that send from one
+   * address (default: all of it): IDs ≡ `index` mod `count`, so no two shards give the
+   * same ID to datagrams whose fragments may be in flight together (RFC 6864 §4.1).
+   */
+  idSpace?: { index: number; count: number };
 }
 
 /** RFC 1191 allows 68; like Linux (min_pmtu) we ignore reports below 552, which an attacker could use to make us send tiny segments. */
@@ -58,7 +64,11 @@ export class Ipv4 implements L3Receiver, L3Source {
   private readonly rxHeader: Ipv4Header = newIpv4Header();
   private readonly out: L4Out = { src: 0, dst: 0, df: false, tos: 0, ttl: 0 };
   private readonly header: Ipv4Fields = { dscp: 0, ecn: 0, totalLength: 0, id: 0, df: false, mf: false, fragmentOffset: 0, ttl: 64, protocol: 0, src: 0, dst: 0, options: null };
-  private id: number;
+  /** The next identification: idBase + idSlot × idStride (idSpace). */
+  private readonly idBase: number;
+  private readonly idStride: number;
+  private readonly idSlots: number;
+  private idSlot: number;
   private readonly ttl: number;
   private readonly pmtu = new Map<Ipv4Address, { mtu: number; expires: number }>();
   private readonly pmtuEntries: number;
@@ -77,7 +87,14 @@ export class Ipv4 implements L3Receiver, L3Source {
     options: Ipv4Options = {},
   ) {
     this.ttl = options.ttl ?? 64;
-    this.id = env.random.int(0x10000);
+    const space = options.idSpace ?? { index: 0, count: 1 };
+    if (!(Number.isInteger(space.count) && space.count >= 1 && space.count <= 256 && Number.isInteger(space.index) && space.index >= 0 && space.index < space.count)) {
+      throw new RangeError(`idSpace must have 1 <= count <= 256 and 0 <= index < count, not ${space.index} of ${space.count}`);
+    }
+    this.idBase = space.index;
+    this.idStride = space.count;
+    this.idSlots = Math.floor((0x10000 - space.index + space.count - 1) / space.count);
+    this.idSlot = env.random.int(this.idSlots);
     this.pmtuEntries = options.pmtuEntries ?? 1024;
     this.pmtuExpiresMs = options.pmtuExpiresMs ?? 600_000;
     this.reassembly = new Reassembly(env, this.counters, options.reassembly);
@@ -292,8 +309,8 @@ export class Ipv4 implements L3Receiver, L3Source {
     h.protocol = protocol;
     h.src = out.src;
     h.dst = out.dst;
-    h.id = this.id;
-    this.id = (this.id + 1) & 0xffff;
+    h.id = this.idBase + this.idSlot * this.idStride;
+    this.idSlot = this.idSlot + 1 === this.idSlots ? 0 : this.idSlot + 1;
     if (total > mtu && p.gsoSize === 0) {
       if (out.df) {
         c.fragFails++;
