@@ -23,6 +23,8 @@ export interface LaunchOptions {
   meshCapacity?: number;
   /** Given to every shard as `shard.data` (anything structured clone takes: SharedArrayBuffers are shared). */
   data?: unknown;
+  /** How long stopping may take (atExit and atDestroy hooks) before the threads are ended (default 10 s). */
+  stopTimeoutMs?: number;
 }
 
 type Phase = 'starting' | 'running' | 'exiting' | 'destroying' | 'done';
@@ -54,12 +56,14 @@ export class Engine {
   private startedResolve!: (ok: boolean) => void;
   private readonly started: Promise<boolean>;
   private signalHandler: (() => void) | null = null;
+  private stopTimer: NodeJS.Timeout | null = null;
 
   private constructor(
     moduleUrl: string,
     readonly shards: number,
     capacity: number,
     data: unknown,
+    private readonly stopTimeoutMs: number,
   ) {
     this.done = new Promise<void>((resolve, reject) => (this.settle = { resolve, reject }));
     // `done` may be awaited only after launch: keep an early rejection from being "unhandled".
@@ -80,7 +84,7 @@ export class Engine {
   static async launch(moduleUrl: string | URL, options: LaunchOptions = {}): Promise<Engine> {
     const shards = options.shards ?? availableParallelism();
     if (!Number.isInteger(shards) || shards < 1 || shards > 64) throw new RangeError(`shards must be 1 to 64, not ${shards}`);
-    const engine = new Engine(String(moduleUrl), shards, options.meshCapacity ?? 4096, options.data);
+    const engine = new Engine(String(moduleUrl), shards, options.meshCapacity ?? 4096, options.data, options.stopTimeoutMs ?? 10_000);
     if (!(await engine.started)) {
       await engine.done; // rejects with the error that stopped the start
     }
@@ -134,7 +138,9 @@ export class Engine {
     t.ended = true;
     // A shard ends itself with code 0 right after its atDestroy hooks.
     if (this.phase === 'destroying' && code === 0) t.destroyed = true;
-    if (!t.destroyed && this.firstError === null) this.firstError = new Error(`shard ${t.id} ended before it was stopped (exit code ${code})`);
+    if (!t.destroyed && this.firstError === null) {
+      this.firstError = new Error(this.phase === 'running' || this.phase === 'starting' ? `shard ${t.id} ended before it was stopped (exit code ${code})` : `shard ${t.id} ended with exit code ${code} while stopping`);
+    }
     if (this.phase !== 'done') this.beginStop();
     this.advance();
   }
@@ -144,6 +150,11 @@ export class Engine {
       this.phase = 'exiting';
       this.startedResolve(false);
       for (const t of this.threads) t.post({ type: 'exit' });
+      // A hook that never settles must not hold the process forever.
+      this.stopTimer = setTimeout(() => {
+        if (this.firstError === null) this.firstError = new Error(`the shards did not stop within ${this.stopTimeoutMs} ms (a hook that never settles?): ended`);
+        for (const t of this.threads) if (!t.ended) void t.worker.terminate();
+      }, this.stopTimeoutMs);
     }
     this.advance();
   }
@@ -156,6 +167,7 @@ export class Engine {
     }
     if (this.phase === 'destroying' && this.threads.every((t) => t.ended)) {
       this.phase = 'done';
+      if (this.stopTimer !== null) clearTimeout(this.stopTimer);
       if (this.signalHandler !== null) {
         process.off('SIGINT', this.signalHandler);
         process.off('SIGTERM', this.signalHandler);

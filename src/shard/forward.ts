@@ -8,7 +8,10 @@
  *   rule) whose release sends a FREE descriptor back; only the owner ever touches its
  *   pool's free list.
  * - A packet that is not one whole frame of a shared pool (merged by LRO, reassembled,
- *   a view) is copied once, into a frame of the sender's own shared pool, and that goes.
+ *   a view) is copied once, into frames of the sender's own shared pools, and those go:
+ *   one frame, or a chain of them for a packet larger than a frame (each but the last
+ *   flagged "more"; the receiver joins them into one packet, its pieces still the
+ *   sender's frames, each given back on release).
  * - Bounded: at most `maxInFlight` of a shard's frames may be held by any one other shard
  *   (Seastar drops beyond 1,000 in flight); past it, or with the ring full, the frame is
  *   dropped and counted. The rings are sized so that FREE descriptors always fit (each
@@ -25,14 +28,24 @@ export const DESC_FRAME = 1;
 export const DESC_FREE = 2;
 /** The frame's L4 checksum was verified by the device. */
 const FLAG_CSUM_VERIFIED = 1 << 16;
+/** More frames of the same packet follow (a chain). */
+const FLAG_MORE = 1 << 17;
 
 /** Seastar's limit on frames in flight from one shard to another. */
 export const DEFAULT_MAX_IN_FLIGHT = 1000;
 
 export interface ForwardCounters {
-  /** Frames sent to other shards, and of them the ones copied first (not one whole shared frame). */
+  /** Packets sent to other shards, and of them the ones copied first (not one whole shared frame). */
   forwarded: number;
   copied: number;
+  /** Frames those took (a packet larger than a frame goes as a chain); each comes back as `freed`. */
+  frames: number;
+  /**
+   * Frames received while this shard already held half of what the sender may lend it:
+   * copied into this shard's own frames and given back at once, so frames a slow reader
+   * or an out-of-order queue keeps never stop the sender (its in-flight limit).
+   */
+  copiedOnArrival: number;
   /** Frames received from other shards, and given back to them. */
   received: number;
   freed: number;
@@ -72,9 +85,18 @@ class ForeignFrame implements Owner {
 }
 
 export class FrameForwarder {
-  readonly counters: ForwardCounters = { forwarded: 0, copied: 0, received: 0, freed: 0, drops: { inFlight: 0, ringFull: 0, noFrame: 0 } };
+  readonly counters: ForwardCounters = { forwarded: 0, copied: 0, frames: 0, copiedOnArrival: 0, received: 0, freed: 0, drops: { inFlight: 0, ringFull: 0, noFrame: 0 } };
   /** Frames of this shard held by each other shard. */
   readonly inFlight: Int32Array;
+  /** Frames of each other shard held here. */
+  readonly held: Int32Array;
+  /** Called when a frame is given back outside a loop pass (the loop must wake to publish it). */
+  wake: (() => void) | null = null;
+  /**
+   * Descriptors of other kinds (messages between shards): an endpoint has one reader, so
+   * the forwarder, when there is one, hands them on here rather than dropping them.
+   */
+  onOther: ((slots: Int32Array, at: number, from: number) => void) | null = null;
   /** Where forwarded frames go on this shard (the stack's receive path), in bursts. */
   onFrames: RxHandler | null = null;
   private readonly poolIndex = new Map<FramePool, number>();
@@ -84,7 +106,10 @@ export class FrameForwarder {
   private readonly spare: ForeignFrame[] = [];
   /** FREE descriptors that found the ring full (cannot happen with the sizes checked below; kept, not lost). */
   private readonly pendingFree: number[] = [];
-  private readonly burst: Packet[] = [];
+  private burst: Packet[] = [];
+  /** A chain being received from each shard (its pieces so far). */
+  private readonly chains: (Packet | null)[] = [];
+  private spareBurst: Packet[] = [];
   private readonly onDescriptor = (s: Int32Array, at: number, from: number): void => this.take(s, at, from);
 
   constructor(
@@ -103,6 +128,7 @@ export class FrameForwarder {
     this.remote = pools.map((list) => list.map((p) => new Uint8Array(p.buffer)));
     this.remoteSlot = pools.map((list) => list.map((p) => p.slotSize));
     this.inFlight = new Int32Array(mesh.shards);
+    this.held = new Int32Array(mesh.shards);
   }
 
   /**
@@ -116,41 +142,52 @@ export class FrameForwarder {
       p.release();
       return false;
     }
-    let pool = p.soleFramePool;
-    let index = pool === null ? undefined : this.poolIndex.get(pool);
-    if (index === undefined) {
-      const copy = this.copyToShared(p);
-      p.release();
-      if (copy === null) {
-        c.drops.noFrame++;
-        return false;
-      }
-      p = copy;
-      pool = p.soleFramePool!;
-      index = this.poolIndex.get(pool)!;
-      c.copied++;
+    const pool = p.soleFramePool;
+    const index = pool === null ? undefined : this.poolIndex.get(pool);
+    if (index !== undefined) return this.send(p, index, to, 0);
+    const chain = this.copyToShared(p);
+    p.release();
+    if (chain === null) {
+      c.drops.noFrame++;
+      return false;
     }
-    const word0 = DESC_FRAME | (index << 8) | (p.csumVerified ? FLAG_CSUM_VERIFIED : 0);
+    c.copied++;
+    if (this.inFlight[to]! + chain.length > this.maxInFlight || !this.mesh.hasRoom(to, chain.length)) {
+      if (this.inFlight[to]! + chain.length > this.maxInFlight) c.drops.inFlight++;
+      else c.drops.ringFull++;
+      for (const q of chain) q.release();
+      return false;
+    }
+    for (let i = 0; i < chain.length; i++) {
+      const q = chain[i]!;
+      this.send(q, this.poolIndex.get(q.soleFramePool!)!, to, i < chain.length - 1 ? FLAG_MORE : 0);
+    }
+    return true;
+  }
+
+  /** One whole frame of pool `index` to shard `to` (room checked by the caller for chains). */
+  private send(p: Packet, index: number, to: number, flags: number): boolean {
+    const word0 = DESC_FRAME | (index << 8) | flags | (p.csumVerified ? FLAG_CSUM_VERIFIED : 0);
     if (!this.mesh.send(to, word0, p.soleSlot, p.offs[0]!, p.length)) {
-      c.drops.ringFull++;
+      this.counters.drops.ringFull++;
       p.release();
       return false;
     }
     p.disown();
     this.inFlight[to]!++;
-    c.forwarded++;
+    this.counters.frames++;
+    if ((flags & FLAG_MORE) === 0) this.counters.forwarded++;
     return true;
   }
 
   /** Sends a copy of `p` to shard `to` (a broadcast reaching every shard); `p` stays the caller's. */
   forwardCopy(p: Packet, to: number): boolean {
-    const copy = this.copyToShared(p);
-    if (copy === null) {
-      this.counters.drops.noFrame++;
+    if (this.inFlight[to]! >= this.maxInFlight) {
+      this.counters.drops.inFlight++;
       return false;
     }
-    this.counters.copied++;
-    return this.forward(copy, to);
+    const view = p.share();
+    return this.forward(view, to);
   }
 
   /** Frames waiting from other shards. */
@@ -158,18 +195,40 @@ export class FrameForwarder {
     return this.mesh.pending;
   }
 
-  /** One frame of this shard's own shared pools holding `p`'s bytes, or null. */
-  private copyToShared(p: Packet): Packet | null {
+  /** Something written is not yet published (a flush is due). */
+  get unflushed(): boolean {
+    return this.mesh.unflushed || this.pendingFree.length > 0;
+  }
+
+  /**
+   * `p`'s bytes in whole frames of this shard's own shared pools: one frame when one
+   * holds it, else a chain from the pool with the largest frames; null when there are not
+   * enough free beyond the receive rings' reserve.
+   */
+  private copyToShared(p: Packet): Packet[] | null {
+    let best: FramePool | null = null;
     for (const pool of this.own) {
-      if (pool.slotSize < p.length) continue;
-      const q = Packet.alloc(pool, 0);
-      if (q === null) continue;
-      const at = q.append(p.length);
-      p.copyTo(q.bufs[0]!, at);
-      q.copyOffloadFrom(p);
-      return q;
+      if (pool.low) continue;
+      if (pool.slotSize >= p.length) {
+        const q = this.copyPiece(p, pool, 0, p.length);
+        if (q !== null) return [q];
+      }
+      if (best === null || pool.slotSize > best.slotSize) best = pool;
     }
-    return null;
+    if (best === null || p.length === 0) return null;
+    const n = Math.ceil(p.length / best.slotSize);
+    if (best.available - best.reserve < n) return null;
+    const chain: Packet[] = [];
+    for (let off = 0; off < p.length; off += best.slotSize) chain.push(this.copyPiece(p, best, off, Math.min(best.slotSize, p.length - off))!);
+    return chain;
+  }
+
+  private copyPiece(p: Packet, pool: FramePool, from: number, len: number): Packet | null {
+    const q = Packet.alloc(pool, 0);
+    if (q === null) return null;
+    p.copyTo(q.bufs[0]!, q.append(len), from, len);
+    q.copyOffloadFrom(p);
+    return q;
   }
 
   /**
@@ -185,7 +244,9 @@ export class FrameForwarder {
   /** Publishes what was sent since the last flush (and any FREE that had to wait). */
   flush(): void {
     const pf = this.pendingFree;
-    while (pf.length > 0 && this.mesh.send(pf[0]!, pf[1]!, pf[2]!, 0, 0)) pf.splice(0, 3);
+    let k = 0;
+    while (k < pf.length && this.mesh.send(pf[k]!, pf[k + 1]!, pf[k + 2]!, 0, 0)) k += 3;
+    if (k > 0) pf.splice(0, k);
     this.mesh.flush();
   }
 
@@ -194,28 +255,59 @@ export class FrameForwarder {
     const kind = w0 & 0xff;
     const index = (w0 >>> 8) & 0xff;
     if (kind === DESC_FREE) {
-      this.own[index]!.release(s[at + 1]!);
-      this.inFlight[from]!--;
-      this.counters.freed++;
+      const pool = this.own[index];
+      // Only a frame that was out counts as back (a bad descriptor must not loosen the bound).
+      if (pool !== undefined && pool.release(s[at + 1]!)) {
+        this.inFlight[from]!--;
+        this.counters.freed++;
+      }
       return;
     }
-    if (kind !== DESC_FRAME) return;
+    if (kind !== DESC_FRAME) {
+      this.onOther?.(s, at, from);
+      return;
+    }
     const o = this.spare.pop() ?? new ForeignFrame(this);
     o.from = from;
     o.word0 = DESC_FREE | (index << 8);
     o.slot = s[at + 1]!;
-    const p = Packet.wrap(this.remote[from]![index]!, s[at + 2]!, s[at + 3]!, o);
+    let p = Packet.wrap(this.remote[from]![index]!, s[at + 2]!, s[at + 3]!, o);
     p.truesize = this.remoteSlot[from]![index]!;
     p.csumVerified = (w0 & FLAG_CSUM_VERIFIED) !== 0;
+    this.held[from]!++;
+    // A chain: its pieces come in order from one sender; joined, they are one packet.
+    const head = this.chains[from];
+    if (head !== null && head !== undefined) {
+      head.appendPacket(p);
+      p = head;
+      this.chains[from] = null;
+    }
+    if ((w0 & FLAG_MORE) !== 0) {
+      this.chains[from] = p;
+      return;
+    }
     this.counters.received++;
+    if (this.held[from]! >= this.maxInFlight >> 1 && p.fragmentCount === 1) {
+      const copy = this.copyToShared(p);
+      if (copy !== null && copy.length === 1) {
+        p.release(); // back to its owner now
+        p = copy[0]!;
+        this.counters.copiedOnArrival++;
+      } else if (copy !== null) {
+        for (const q of copy) q.release();
+      }
+    }
     this.burst.push(p);
     if (this.burst.length >= this.burstSize) this.deliver();
   }
 
   private deliver(): void {
     const b = this.burst;
-    if (b.length === 0) return;
     const n = b.length;
+    if (n === 0) return;
+    // Handed over before the call: if the receiver throws, these are not delivered again.
+    this.burst = this.spareBurst;
+    this.spareBurst = b;
     if (this.onFrames !== null) this.onFrames(b, n);
     else for (let i = 0; i < n; i++) b[i]!.release();
     b.length = 0;
@@ -223,7 +315,9 @@ export class FrameForwarder {
 
   /** A received frame was released here: back to the shard that owns it. */
   giveBack(o: ForeignFrame): void {
+    this.held[o.from]!--;
     if (!this.mesh.send(o.from, o.word0, o.slot, 0, 0)) this.pendingFree.push(o.from, o.word0, o.slot);
     this.spare.push(o);
+    this.wake?.();
   }
 }

@@ -42,15 +42,20 @@ export class ShardGroup {
     for (let i = 0; i < shards; i++) {
       const inner = device.queues[i]!;
       const fwd = new FrameForwarder(new MeshEndpoint(mesh, i), inner.rxPools, pools, capacity, maxInFlight);
+      fwd.wake = () => loop.wake();
       const queue = new ShardQueue(i, inner, this.steering, fwd);
       const view: Device = { name: `${device.name}/${i}`, mac: device.mac, features: device.features, queues: [queue] };
       loop.add(queue);
       this.forwarders.push(fwd);
       this.queues.push(queue);
       const portFilter = this.steering.portFilter(i);
+      const mac = device.mac;
       // Shards share an address: each takes every N-th IP identification.
       const ipv4 = { ...hostOptions.ipv4, idSpace: { index: i, count: shards } };
-      this.hosts.push(new Host({ ...hostOptions, seed: (hostOptions.seed ?? 1) * 1000 + i, device: view, loop, portFilter, ipv4 }));
+      const host = new Host({ ...hostOptions, seed: (hostOptions.seed ?? 1) * 1000 + i, device: view, loop, portFilter, ipv4 });
+      const stack = host.stack;
+      stack.ipv4.onReassembled = (p) => queue.takeReassembled(p, stack.address, mac);
+      this.hosts.push(host);
     }
   }
 

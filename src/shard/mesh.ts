@@ -115,6 +115,11 @@ export class MeshEndpoint {
     }
   }
 
+  /** Descriptors written and not yet published (a flush is due). */
+  get unflushed(): boolean {
+    return this.anyDirty;
+  }
+
   /** Descriptors waiting from any shard. */
   get pending(): number {
     let n = 0;

@@ -159,13 +159,17 @@ export class RingConsumer {
     const s = this.slots;
     const w = this.words;
     const mask = this.mask;
-    let h = this.head;
-    for (let i = 0; i < n; i++) {
-      fn(s, (h & mask) * w, tag);
-      h = (h + 1) | 0;
+    const start = this.head;
+    try {
+      for (let i = 0; i < n; i++) {
+        const h = this.head;
+        // Past it before the call: a handler that throws does not get it again.
+        this.head = (h + 1) | 0;
+        fn(s, (h & mask) * w, tag);
+      }
+    } finally {
+      if (this.head !== start) Atomics.store(this.hdr, HEAD, this.head);
     }
-    this.head = h;
-    Atomics.store(this.hdr, HEAD, h);
     return n;
   }
 }

@@ -9,11 +9,12 @@
  * address; replies reach every shard, so each learns the peer's address (Seastar
  * broadcasts ARP replies to all CPUs). Other broadcasts and multicasts reach every shard.
  */
-import type { Packet } from '../packet/packet.js';
+import { Packet } from '../packet/packet.js';
 import type { Queue, QueueStats, RxHandler, TxProvider } from '../link/device.js';
 import type { FramePool } from '../packet/pool.js';
-import { readU16 } from '../wire/addr.js';
-import { ETHERTYPE_ARP } from '../wire/ethernet.js';
+import { readU16, readU32, type MacAddress } from '../wire/addr.js';
+import { emitEthernet, ETHERTYPE_ARP, ETHERTYPE_IPV4 } from '../wire/ethernet.js';
+import { IPPROTO_TCP, IPPROTO_UDP } from '../wire/ipv4.js';
 import type { FrameForwarder } from './forward.js';
 import { BROADCAST, type Steering } from './steering.js';
 
@@ -33,12 +34,15 @@ export interface ShardQueueCounters {
   forwarded: number;
   /** Frames that reached every shard (copies sent to the others). */
   broadcast: number;
+  /** Datagrams reassembled here that went to the shard of their 4-tuple ("forward twice"). */
+  reassembledForwarded: number;
 }
 
 export class ShardQueue implements Queue {
-  readonly counters: ShardQueueCounters = { local: 0, forwarded: 0, broadcast: 0 };
+  readonly counters: ShardQueueCounters = { local: 0, forwarded: 0, broadcast: 0, reassembledForwarded: 0 };
   private receiver: RxHandler = releaseAll;
-  private readonly local: Packet[] = [];
+  private local: Packet[] = [];
+  private spareLocal: Packet[] = [];
   /** The front of a frame whose first fragment is short (a handed-off or merged frame). */
   private readonly head = new Uint8Array(HEADERS);
 
@@ -85,7 +89,33 @@ export class ShardQueue implements Queue {
   }
 
   nextEventAt(): number {
-    return this.fwd.pending > 0 ? 0 : this.inner.nextEventAt();
+    return this.fwd.pending > 0 || this.fwd.unflushed ? 0 : this.inner.nextEventAt();
+  }
+
+  /**
+   * Seastar's "forward twice": the fragments of a datagram met here, on the shard of
+   * their 2-tuple; reassembled (`p`: IPv4 header first), it belongs to the shard its
+   * 4-tuple steers to. True when it went there, in an Ethernet frame as if it had come
+   * whole. A datagram to another address than `ours` (a broadcast: every shard
+   * reassembles its own copy) stays.
+   */
+  takeReassembled(p: Packet, ours: number, mac: MacAddress): boolean {
+    const n = Math.min(p.length, 64);
+    const b = this.head;
+    p.copyTo(b, 0, 0, n);
+    const ihl = (b[0]! & 0x0f) << 2;
+    if (n < 20 || ihl < 20 || readU32(b, 16) !== ours) return false;
+    const proto = b[9]!;
+    const ports = (proto === IPPROTO_TCP || proto === IPPROTO_UDP) && n >= ihl + 4;
+    const to = this.steering.shardOfDatagram(readU32(b, 12), ours, proto, ports ? readU16(b, ihl) : 0, ports ? readU16(b, ihl + 2) : 0);
+    if (to === this.shard) return false;
+    const frame = new Uint8Array(14);
+    emitEthernet({ dst: mac, src: 0, ethertype: ETHERTYPE_IPV4 }, frame, 0);
+    const eth = Packet.wrap(frame);
+    eth.appendPacket(p);
+    this.fwd.forward(eth, to);
+    this.counters.reassembledForwarded++;
+    return true;
   }
 
   private steer(burst: Packet[], n: number): void {
@@ -118,8 +148,12 @@ export class ShardQueue implements Queue {
         this.fwd.forward(p, to);
       }
     }
-    if (local.length > 0) {
-      this.receiver(local, local.length);
+    const k = local.length;
+    if (k > 0) {
+      // Handed over before the call: if the stack throws, these are not delivered again.
+      this.local = this.spareLocal;
+      this.spareLocal = local;
+      this.receiver(local, k);
       local.length = 0;
     }
   }

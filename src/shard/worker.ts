@@ -29,12 +29,23 @@ const loop = new EventLoop(new RealClock());
 const mesh = new MeshEndpoint(data.mesh, data.id);
 const shard = new Shard(data.id, data.count, loop, mesh, (code) => post({ type: 'stop', code }), data.data);
 const meshPoll = new MeshPollable(mesh, shard, loop);
-loop.add(meshPoll);
 loop.start();
+
+// The module runs first; only then does the shard read the mesh, so nothing another shard
+// sends before `onMessage` is set is lost (it waits in the ring).
+const started = (async (): Promise<void> => {
+  const mod = (await import(data.moduleUrl)) as { default?: (shard: Shard) => unknown };
+  if (typeof mod.default !== 'function') throw new TypeError(`${data.moduleUrl} has no default export to call with each shard`);
+  await mod.default(shard);
+  loop.add(meshPoll);
+  loop.wake();
+})();
 
 port.on('message', (m: ToShard) => {
   void (async () => {
     if (m.type === 'exit') {
+      // Stopping while the module still starts: its hooks are registered once it has.
+      await started.catch(() => {});
       await shard.runHooks('exit');
       post({ type: 'exited' });
     } else if (m.type === 'destroy') {
@@ -45,11 +56,11 @@ port.on('message', (m: ToShard) => {
       process.exit(0);
     }
   })().catch((e: unknown) => {
-    throw e; // an uncaught error: the thread ends, the engine reports it
+    process.nextTick(() => {
+      throw e; // uncaught: the thread ends, the engine reports it
+    });
   });
 });
 
-const mod = (await import(data.moduleUrl)) as { default?: (shard: Shard) => unknown };
-if (typeof mod.default !== 'function') throw new TypeError(`${data.moduleUrl} has no default export to call with each shard`);
-await mod.default(shard);
+await started;
 post({ type: 'started' });

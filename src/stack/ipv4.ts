@@ -74,6 +74,12 @@ export class Ipv4 implements L3Receiver, L3Source {
   private readonly pmtuEntries: number;
   private readonly pmtuExpiresMs: number;
   readonly reassembly: Reassembly;
+  /**
+   * A datagram just reassembled (its IPv4 header first, no longer a fragment): a sharded
+   * stack hands it to the shard its 4-tuple steers to (Seastar's "forward twice": the
+   * fragments met on the shard of their 2-tuple). True when it was taken.
+   */
+  onReassembled: ((p: Packet, now: number) => boolean) | null = null;
   icmp: IcmpErrorSender | null = null;
   /** The header of the datagram being delivered, still in its frame, for an ICMP error the protocol may ask for. */
   private current: Ipv4Header | null = null;
@@ -203,7 +209,7 @@ export class Ipv4 implements L3Receiver, L3Source {
     }
     if (h.mf || h.fragmentOffset !== 0) {
       const whole = this.reassembly.add(p, h, now);
-      if (whole !== null) this.receive(whole, now);
+      if (whole !== null && !this.onReassembled?.(whole, now)) this.receive(whole, now);
       return;
     }
     this.deliver(p, h, now);

@@ -111,7 +111,7 @@ test('forward: what arrives is in order per sender, byte for byte', () => {
   assert.equal(all[0]!.pool.inUse, 0);
 });
 
-test('forward: a shard holds at most maxInFlight of another’s frames; past that, drops are counted, and sending resumes once some come back', () => {
+test('forward: at most maxInFlight of a shard’s frames are out (past that, drops are counted); a receiver holding half that copies what comes next and gives it back at once', () => {
   const all = shards(2, 128, 8);
   const [a, b] = all as [Shard, Shard];
   for (let n = 0; n < 10; n++) a.fwd.forward(frame(a.pool, n), 1);
@@ -119,16 +119,19 @@ test('forward: a shard holds at most maxInFlight of another’s frames; past tha
   assert.equal(a.fwd.counters.drops.inFlight, 2);
   assert.equal(a.pool.inUse, 8, 'the dropped ones went back to the pool at once');
   round(all);
-  assert.equal(b.got.length, 8);
-  b.got.splice(0, 3).forEach((p) => p.release());
+  assert.equal(b.got.length, 8, 'all eight delivered');
+  // B kept the first three as they came; from the fourth (half of 8) it copied and gave back.
+  assert.equal(b.fwd.counters.copiedOnArrival, 5);
   round(all);
-  assert.equal(a.fwd.inFlight[1], 5);
+  assert.equal(a.fwd.inFlight[1], 3, 'A lends only what B still holds of its own frames');
+  b.got.forEach((p, n) => assert.ok(frameIsIntact(p, n), `frame ${n} intact, copied or not`));
   assert.ok(a.fwd.forward(frame(a.pool, 10), 1), 'room again');
   round(all);
-  assert.equal(b.got.length, 6);
   b.got.forEach((p) => p.release());
   round(all);
+  round(all);
   assert.equal(a.pool.inUse, 0);
+  assert.equal(b.pool.inUse, 0);
 });
 
 test('forward: a packet that is not one whole shared frame (pieces, foreign bytes) is copied once into the sender’s pool', () => {
@@ -145,6 +148,23 @@ test('forward: a packet that is not one whole shared frame (pieces, foreign byte
   assert.deepEqual(b.got[0]!.toBytes(), bytes);
   b.got[0]!.release();
   round(all);
+  assert.equal(a.pool.inUse, 0);
+});
+
+test('forward: a packet larger than a frame goes as a chain of frames and arrives as one packet; each frame comes back', () => {
+  const all = shards(2, 64);
+  const [a, b] = all as [Shard, Shard];
+  const bytes = new Uint8Array(5000);
+  fillFrame(bytes, 0, 5000, 3);
+  assert.ok(a.fwd.forward(Packet.wrap(bytes), 1));
+  assert.equal(a.fwd.counters.frames, 3, 'three 2 KB frames');
+  assert.equal(a.fwd.inFlight[1], 3);
+  round(all);
+  assert.equal(b.got.length, 1, 'one packet');
+  assert.deepEqual(b.got[0]!.toBytes(), bytes);
+  b.got[0]!.release();
+  round(all);
+  assert.equal(a.fwd.counters.freed, 3);
   assert.equal(a.pool.inUse, 0);
 });
 

@@ -107,7 +107,7 @@ for (const shards of [2, 4]) {
     assert.equal(device.inUse, 0, `receive pool balanced ${S}`);
     assert.equal(device.counters().doubleReleases, 0);
     for (const f of group.forwarders) {
-      assert.equal(f.counters.forwarded, f.counters.freed, 'every forwarded frame came back');
+      assert.equal(f.counters.frames, f.counters.freed, 'every forwarded frame came back');
       assert.ok(f.inFlight.every((n) => n === 0));
     }
     for (const h of group.hosts) assert.equal(h.stack.tcp.connections, 0);
@@ -193,5 +193,40 @@ test('shards (one thread): fragmented datagrams from every shard to one peer at 
   assert.equal(bad, 0, 'no datagram made of another’s fragments');
   assert.equal(got.size, 3 * per, `every datagram arrived ${S}`);
   assert.equal(peer.stack.counters().ipv4.reasmFails, 0);
+  net.close();
+});
+
+test('shards (one thread): fragmented datagrams meet on the shard of their 2-tuple and, reassembled, go on to the shard of their 4-tuple (forward twice)', () => {
+  const net = new MemoryNetwork({ clock: new VirtualClock(), switch: { seed: SEED } });
+  net.loop.stop();
+  const peer = net.addHost();
+  const shards = 4;
+  const group = net.addShardedHost({ shards });
+  const arrived: { shard: number; port: number; ok: boolean }[] = [];
+  group.hosts.forEach((h, shard) => {
+    h.stack.udp.open().bind(9).onMessage = (d) => {
+      let ok = d.data.length === 4000;
+      for (let i = 0; i < d.data.length && ok; i++) ok = d.data[i] === ((d.port + i) & 0xff);
+      arrived.push({ shard, port: d.port, ok });
+    };
+  });
+  const ports = Array.from({ length: 40 }, (_, i) => 20000 + i * 37);
+  for (const port of ports) {
+    const s = peer.stack.udp.open().bind(port);
+    const b = new Uint8Array(4000);
+    for (let i = 0; i < b.length; i++) b[i] = (port + i) & 0xff;
+    s.send(b, 9, B);
+    net.loop.runUntil({ until: net.loop.clock.now() + 5 });
+  }
+  net.loop.runUntil({ done: () => arrived.length === ports.length, until: 10_000 });
+  assert.equal(arrived.length, ports.length, `every datagram delivered once ${S}`);
+  for (const a of arrived) {
+    assert.ok(a.ok, `datagram from port ${a.port} intact`);
+    assert.equal(a.shard, group.steering.shardOfFlow(B, A, 9, a.port), `datagram from port ${a.port} on its 4-tuple's shard`);
+  }
+  const twice = group.queues.reduce((n, q) => n + q.counters.reassembledForwarded, 0);
+  assert.ok(twice > 0, 'some went on after reassembly');
+  assert.ok(new Set(arrived.map((a) => a.shard)).size > 1, 'the flows are spread');
+  for (const h of group.hosts) assert.equal(h.stack.counters().icmp.outDestUnreachs, 0, 'no shard answered port unreachable');
   net.close();
 });

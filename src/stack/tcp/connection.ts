@@ -297,7 +297,7 @@ export class TcpConnection implements EventTarget, SenderOwner, IdleOwner {
     rx.tune(this.bytesRead, this.tcp.env.clock.now(), this.snd.rtt.srtt);
     // Announce a window that opened meaningfully (RFC 9293 §3.8.6.2.2).
     const st = this.state;
-    if ((st === ESTABLISHED || st === FIN_WAIT_1 || st === FIN_WAIT_2) && rx.windowUpdateDue()) this.snd.ackNow(true);
+    if ((st === ESTABLISHED || st === FIN_WAIT_1 || st === FIN_WAIT_2) && rx.windowUpdateDue()) rx.ackNow(true);
   }
 
   /** Sends FIN after the queued data (half-close: reading goes on). */
@@ -430,7 +430,7 @@ export class TcpConnection implements EventTarget, SenderOwner, IdleOwner {
         this.setState(snd.finQueued ? FIN_WAIT_1 : ESTABLISHED);
         this.idle.opened(now);
         this.tcp.queueEvent(this, EV_CONNECT);
-        snd.ackNow();
+        this.rx.ackNow();
         if (snd.sbuf.length > 0 || snd.finQueued) this.tcp.markReady(this, false);
         return;
       case SYN_SENT_SYN:
@@ -472,7 +472,7 @@ export class TcpConnection implements EventTarget, SenderOwner, IdleOwner {
     if (s.flags & TCP_ACK && seqGt(s.ack, snd.sndUna) && seqLeq(s.ack, snd.sndMax)) {
       snd.takeWindow(s.window, s.seq, s.ack);
       this.establish(now);
-      snd.ackNow();
+      this.rx.ackNow();
     } else {
       snd.synPending = true;
       snd.sndNxt = snd.iss;
@@ -522,6 +522,7 @@ export class TcpConnection implements EventTarget, SenderOwner, IdleOwner {
     this.idle.heard(now);
     const rx = this.rx;
     const snd = this.snd;
+    snd.tsEcr = -1;
     if (rx.pawsRejects(s, p, now)) return;
     snd.tsEcr = rx.tsOk && s.tsPresent ? s.tsEcr : -1;
     const segLen = p.length + (s.flags & TCP_SYN ? 1 : 0) + (s.flags & TCP_FIN ? 1 : 0);
@@ -587,7 +588,7 @@ export class TcpConnection implements EventTarget, SenderOwner, IdleOwner {
     // for data: a flood past the window gets no ACK for each segment).
     const probe = segLen <= 1 && (seq === seqAdd(rx.rcvNxt, -1) || (rx.window === 0 && seq === rx.rcvNxt));
     if (!probe) this.tcp.counters.drops.outOfWindow++;
-    if (probe || old || seq === rx.rcvNxt) snd.ackNow();
+    if (probe || old || seq === rx.rcvNxt) rx.ackNow();
     else this.rx.outOfWindowAck(now);
   }
 
@@ -640,7 +641,7 @@ export class TcpConnection implements EventTarget, SenderOwner, IdleOwner {
       if (fin && seq !== this.rx.rcvNxt) {
         // A bare FIN past a gap: remember it.
         if (receiving) this.rx.ooo.finEnd = seqAdd(seq, 1);
-        this.snd.ackNow();
+        this.rx.ackNow();
         return 0;
       }
       return fin;
@@ -673,7 +674,7 @@ export class TcpConnection implements EventTarget, SenderOwner, IdleOwner {
   private finArrives(now: number): void {
     this.rx.rcvNxt = seqAdd(this.rx.rcvNxt, 1);
     this.peerFin = true;
-    this.snd.ackNow();
+    this.rx.ackNow();
     if (this.rx.rq.length === 0 && !this.endDelivered) this.tcp.queueEvent(this, EV_END);
     switch (this.state) {
       case SYN_RECEIVED:

@@ -100,11 +100,6 @@ export class Sender implements SendState {
    * connection to the next. SYN cookies may set it when rebuilding a connection.
    */
   tsOffset: number;
-  /**
-   * When >= 0: the TSval our SYN-ACK carries instead of the clock (SYN cookies encode
-   * options in its low bits, as Linux does; the completing ACK echoes it).
-   */
-  synAckTsVal = -1;
   /** TSecr of the segment being processed (for RTT measurement and undo), or -1. */
   tsEcr = -1;
 
@@ -220,11 +215,6 @@ export class Sender implements SendState {
     this.finSeq = this.bufEnd;
   }
 
-  /** An ACK goes with the next segment, or alone (the receiver keeps what is owed). */
-  ackNow(fromUser = false): void {
-    this.rx.ackNow(fromUser);
-  }
-
   /** Timers stopped and the buffer freed: the connection closes or hands over to TIME_WAIT. */
   stop(): void {
     const timers = this.env.timers;
@@ -287,7 +277,7 @@ export class Sender implements SendState {
     // is answered with an ACK and dropped.
     if (seqGt(ack, this.sndMax) || seqLt(ack, seqAdd(this.sndUna, -this.maxSndWnd - 1))) {
       this.counters.drops.badAck++;
-      this.ackNow();
+      this.rx.ackNow();
       return false;
     }
     const rec = this.rec;
@@ -763,7 +753,7 @@ export class Sender implements SendState {
       b[o + 1] = sackPerm ? 2 : 1;
       b[o + 2] = 8;
       b[o + 3] = 10;
-      writeU32(b, o + 4, synOpts && !synSent && this.synAckTsVal >= 0 ? this.synAckTsVal : this.tsNow(this.env.clock.now()));
+      writeU32(b, o + 4, this.tsNow(this.env.clock.now()));
       writeU32(b, o + 8, synSent ? 0 : rx.tsRecent);
       o += TS_LEN;
     } else if (sackPerm) {

@@ -12,6 +12,10 @@ export interface LifecycleData {
   log: SharedArrayBuffer;
   throwOn?: number;
   pingAfter?: number;
+  /** Shard 0 sends shard 1 a message from its module function, before shard 1 may have started. */
+  earlySend?: boolean;
+  /** This shard's atExit hook never settles. */
+  hangOn?: number;
 }
 
 /** Log codes: shard × 16 + step. */
@@ -20,6 +24,7 @@ export const EXIT = 2;
 export const EXIT_ANSWERED = 3;
 export const DESTROY = 4;
 export const PINGED = 5;
+export const EARLY = 6;
 
 export function logEntries(log: SharedArrayBuffer): number[] {
   const a = new Int32Array(log);
@@ -40,10 +45,12 @@ export default function lifecycle(shard: Shard): void {
     else if (a === 7) {
       note(PINGED);
       shard.stop();
-    }
+    } else if (a === 9) note(EARLY);
   };
+  if (data.earlySend === true && shard.id === 0 && shard.count > 1) shard.send(1, 9);
   shard.atExit(async () => {
     note(EXIT);
+    if (data.hangOn === shard.id) await new Promise(() => {});
     // The next shard, past the one that failed (it cannot answer).
     let next = (shard.id + 1) % shard.count;
     if (next === data.throwOn) next = (next + 1) % shard.count;
