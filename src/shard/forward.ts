@@ -26,10 +26,18 @@ import type { MeshEndpoint } from './mesh.js';
 /** Descriptor kinds (low byte of word 0); the pool index is in bits 8-15, flags in 16-23. */
 export const DESC_FRAME = 1;
 export const DESC_FREE = 2;
+/**
+ * The offload requests of the packet whose frames come next from the same shard (a
+ * checksum to fill in: csumStart | csumOffset << 16; segmentation: gsoSize | gsoType << 16),
+ * which a packet to transmit needs on the queue that sends it.
+ */
+export const DESC_OFFLOAD = 3;
 /** The frame's L4 checksum was verified by the device. */
 const FLAG_CSUM_VERIFIED = 1 << 16;
 /** More frames of the same packet follow (a chain). */
 const FLAG_MORE = 1 << 17;
+/** A frame to transmit (from a proxy queue to the shard that owns the device queue), not received. */
+const FLAG_TX = 1 << 18;
 
 /** Seastar's limit on frames in flight from one shard to another. */
 export const DEFAULT_MAX_IN_FLIGHT = 1000;
@@ -48,6 +56,8 @@ export interface ForwardCounters {
   copiedOnArrival: number;
   /** Frames received from other shards, and given back to them. */
   received: number;
+  /** Packets other shards sent here to transmit (proxy queues). */
+  toTransmit: number;
   freed: number;
   drops: {
     /** The destination already holds `maxInFlight` of this shard's frames. */
@@ -85,7 +95,7 @@ class ForeignFrame implements Owner {
 }
 
 export class FrameForwarder {
-  readonly counters: ForwardCounters = { forwarded: 0, copied: 0, frames: 0, copiedOnArrival: 0, received: 0, freed: 0, drops: { inFlight: 0, ringFull: 0, noFrame: 0 } };
+  readonly counters: ForwardCounters = { forwarded: 0, copied: 0, frames: 0, copiedOnArrival: 0, received: 0, toTransmit: 0, freed: 0, drops: { inFlight: 0, ringFull: 0, noFrame: 0 } };
   /** Frames of this shard held by each other shard. */
   readonly inFlight: Int32Array;
   /** Frames of each other shard held here. */
@@ -99,6 +109,8 @@ export class FrameForwarder {
   onOther: ((slots: Int32Array, at: number, from: number) => void) | null = null;
   /** Where forwarded frames go on this shard (the stack's receive path), in bursts. */
   onFrames: RxHandler | null = null;
+  /** Where frames other shards want transmitted go (the owner of a device queue; proxy queues send them). */
+  onTransmit: ((p: Packet) => void) | null = null;
   private readonly poolIndex = new Map<FramePool, number>();
   /** Other shards' pool bytes: remote[shard][pool]. */
   private readonly remote: Uint8Array[][];
@@ -107,6 +119,9 @@ export class FrameForwarder {
   /** FREE descriptors that found the ring full (cannot happen with the sizes checked below; kept, not lost). */
   private readonly pendingFree: number[] = [];
   private burst: Packet[] = [];
+  /** The offload requests announced for the next packet from each shard (-1: none). */
+  private readonly offloadCsum: Int32Array;
+  private readonly offloadGso: Int32Array;
   /** A chain being received from each shard (its pieces so far). */
   private readonly chains: (Packet | null)[] = [];
   private spareBurst: Packet[] = [];
@@ -129,13 +144,15 @@ export class FrameForwarder {
     this.remoteSlot = pools.map((list) => list.map((p) => p.slotSize));
     this.inFlight = new Int32Array(mesh.shards);
     this.held = new Int32Array(mesh.shards);
+    this.offloadCsum = new Int32Array(mesh.shards).fill(-1);
+    this.offloadGso = new Int32Array(mesh.shards);
   }
 
   /**
    * Sends `p` to shard `to`, which receives it through its `onFrames`; `p` is consumed
    * either way (moved, or released when dropped). False when dropped (counted).
    */
-  forward(p: Packet, to: number): boolean {
+  forward(p: Packet, to: number, flags = 0): boolean {
     const c = this.counters;
     if (this.inFlight[to]! >= this.maxInFlight) {
       c.drops.inFlight++;
@@ -144,7 +161,14 @@ export class FrameForwarder {
     }
     const pool = p.soleFramePool;
     const index = pool === null ? undefined : this.poolIndex.get(pool);
-    if (index !== undefined) return this.send(p, index, to, 0);
+    if (index !== undefined) {
+      if ((p.csumStart >= 0 || p.gsoSize > 0) && !this.sendOffload(p, to)) {
+        c.drops.ringFull++;
+        p.release();
+        return false;
+      }
+      return this.send(p, index, to, flags);
+    }
     const chain = this.copyToShared(p);
     p.release();
     if (chain === null) {
@@ -152,17 +176,24 @@ export class FrameForwarder {
       return false;
     }
     c.copied++;
-    if (this.inFlight[to]! + chain.length > this.maxInFlight || !this.mesh.hasRoom(to, chain.length)) {
+    const offload = chain[0]!.csumStart >= 0 || chain[0]!.gsoSize > 0;
+    if (this.inFlight[to]! + chain.length > this.maxInFlight || !this.mesh.hasRoom(to, chain.length + (offload ? 1 : 0))) {
       if (this.inFlight[to]! + chain.length > this.maxInFlight) c.drops.inFlight++;
       else c.drops.ringFull++;
       for (const q of chain) q.release();
       return false;
     }
+    if (offload) this.sendOffload(chain[0]!, to);
     for (let i = 0; i < chain.length; i++) {
       const q = chain[i]!;
-      this.send(q, this.poolIndex.get(q.soleFramePool!)!, to, i < chain.length - 1 ? FLAG_MORE : 0);
+      this.send(q, this.poolIndex.get(q.soleFramePool!)!, to, flags | (i < chain.length - 1 ? FLAG_MORE : 0));
     }
     return true;
+  }
+
+  /** The offload requests of `p` (DESC_OFFLOAD), ahead of its frames. */
+  private sendOffload(p: Packet, to: number): boolean {
+    return this.mesh.send(to, DESC_OFFLOAD, (p.csumStart & 0xffff) | (p.csumOffset << 16), (p.gsoSize & 0xffff) | (p.gsoType << 16), 0);
   }
 
   /** One whole frame of pool `index` to shard `to` (room checked by the caller for chains). */
@@ -178,6 +209,11 @@ export class FrameForwarder {
     this.counters.frames++;
     if ((flags & FLAG_MORE) === 0) this.counters.forwarded++;
     return true;
+  }
+
+  /** Sends `p` to shard `to` to transmit on its device queue (a proxy queue's transmit); consumed either way. */
+  transmitVia(p: Packet, to: number): boolean {
+    return this.forward(p, to, FLAG_TX);
   }
 
   /** Sends a copy of `p` to shard `to` (a broadcast reaching every shard); `p` stays the caller's. */
@@ -263,6 +299,11 @@ export class FrameForwarder {
       }
       return;
     }
+    if (kind === DESC_OFFLOAD) {
+      this.offloadCsum[from] = s[at + 1]!;
+      this.offloadGso[from] = s[at + 2]!;
+      return;
+    }
     if (kind !== DESC_FRAME) {
       this.onOther?.(s, at, from);
       return;
@@ -284,6 +325,22 @@ export class FrameForwarder {
     }
     if ((w0 & FLAG_MORE) !== 0) {
       this.chains[from] = p;
+      return;
+    }
+    const csum = this.offloadCsum[from]!;
+    if (csum !== -1) {
+      // What the sender asked of its device: it goes with the packet.
+      const gso = this.offloadGso[from]!;
+      p.csumStart = (csum & 0xffff) === 0xffff ? -1 : csum & 0xffff;
+      p.csumOffset = csum >>> 16;
+      p.gsoSize = gso & 0xffff;
+      p.gsoType = gso >>> 16;
+      this.offloadCsum[from] = -1;
+    }
+    if ((w0 & FLAG_TX) !== 0) {
+      this.counters.toTransmit++;
+      if (this.onTransmit !== null) this.onTransmit(p);
+      else p.release();
       return;
     }
     this.counters.received++;

@@ -4,16 +4,18 @@
  * tests run under the virtual clock (same code paths, deterministic), and a way to use
  * several stacks for one address without threads.
  *
- * The device needs at least N queues and shared receive pools (a memory device with
- * `queues: N, sharedPools: true`); shards without a queue of their own (proxy queues)
- * are not built yet.
+ * The device needs shared receive pools (a memory device with `sharedPools: true`). With
+ * fewer queues than shards, queues go to the first shards and every other shard gets a
+ * proxy queue (proxy-queue.ts) through the owner of queue `shard % queues`.
  */
 import { Host, type HostOptions } from '../api/host.js';
 import type { Device } from '../link/device.js';
+import type { FramePool } from '../packet/pool.js';
 import type { EventLoop } from '../time/loop.js';
 import { FrameForwarder, sharedPoolsOf } from './forward.js';
 import { MeshEndpoint, meshMemory } from './mesh.js';
-import { ShardQueue } from './shard-queue.js';
+import { ProxyQueue } from './proxy-queue.js';
+import { forwardReassembled, ShardQueue } from './shard-queue.js';
 import { Steering, type SteeringOptions } from './steering.js';
 
 export interface ShardGroupOptions extends Omit<HostOptions, 'device' | 'loop' | 'queue'> {
@@ -27,34 +29,46 @@ export interface ShardGroupOptions extends Omit<HostOptions, 'device' | 'loop' |
 export class ShardGroup {
   /** One host (stack, net, dgram) per shard, shard i at index i. */
   readonly hosts: Host[] = [];
+  /** The shards that own a device queue (shard i owns queue i)... */
   readonly queues: ShardQueue[] = [];
+  /** ...and the others, which send through an owner (shard `queues.length + k` at index k). */
+  readonly proxies: ProxyQueue[] = [];
   readonly forwarders: FrameForwarder[] = [];
   readonly steering: Steering;
 
   constructor(device: Device, loop: EventLoop, options: ShardGroupOptions) {
     const { shards, steering, maxInFlight = 1000, ...hostOptions } = options;
-    if (device.queues.length < shards) throw new RangeError(`${shards} shards need a device with ${shards} queues; ${device.name} has ${device.queues.length}`);
     this.steering = new Steering(shards, { key: device.features.rss.key, ...steering });
     let capacity = 2;
     while (capacity < 2 * maxInFlight + 64) capacity *= 2;
     const mesh = meshMemory(shards, capacity, false);
-    const pools = device.queues.slice(0, shards).map((q) => sharedPoolsOf(q.rxPools));
+    const owned = Math.min(shards, device.queues.length);
+    // A proxy copies what it sends into frames of its owner's queue pools (one thread: they are shared).
+    const rxPoolsOf = (i: number): readonly FramePool[] => device.queues[i % owned]!.rxPools;
+    const pools = Array.from({ length: shards }, (_, i) => sharedPoolsOf(rxPoolsOf(i)));
     for (let i = 0; i < shards; i++) {
-      const inner = device.queues[i]!;
-      const fwd = new FrameForwarder(new MeshEndpoint(mesh, i), inner.rxPools, pools, capacity, maxInFlight);
+      const fwd = new FrameForwarder(new MeshEndpoint(mesh, i), rxPoolsOf(i), pools, capacity, maxInFlight);
       fwd.wake = () => loop.wake();
-      const queue = new ShardQueue(i, inner, this.steering, fwd);
+      let queue: ShardQueue | ProxyQueue;
+      if (i < owned) {
+        queue = new ShardQueue(i, device.queues[i]!, this.steering, fwd);
+        this.queues.push(queue);
+      } else {
+        queue = new ProxyQueue(i, i % owned, fwd, rxPoolsOf(i));
+        this.proxies.push(queue);
+      }
       const view: Device = { name: `${device.name}/${i}`, mac: device.mac, features: device.features, queues: [queue] };
       loop.add(queue);
       this.forwarders.push(fwd);
-      this.queues.push(queue);
       const portFilter = this.steering.portFilter(i);
       const mac = device.mac;
       // Shards share an address: each takes every N-th IP identification.
       const ipv4 = { ...hostOptions.ipv4, idSpace: { index: i, count: shards } };
-      const host = new Host({ ...hostOptions, seed: (hostOptions.seed ?? 1) * 1000 + i, device: view, loop, portFilter, ipv4 });
+      // One shard announces the address (a gratuitous ARP once, not N times).
+      const host = new Host({ ...hostOptions, seed: (hostOptions.seed ?? 1) * 1000 + i, device: view, loop, portFilter, ipv4, announce: i === 0 });
       const stack = host.stack;
-      stack.ipv4.onReassembled = (p) => queue.takeReassembled(p, stack.address, mac);
+      const scratch = new Uint8Array(64);
+      stack.ipv4.onReassembled = (p) => (queue instanceof ShardQueue ? queue.takeReassembled(p, stack.address, mac) : forwardReassembled(p, stack.address, mac, i, this.steering, fwd, scratch));
       this.hosts.push(host);
     }
   }

@@ -15,7 +15,9 @@ import type { FramePool } from '../packet/pool.js';
 import { readU16, readU32, type MacAddress } from '../wire/addr.js';
 import { emitEthernet, ETHERTYPE_ARP, ETHERTYPE_IPV4 } from '../wire/ethernet.js';
 import { IPPROTO_TCP, IPPROTO_UDP } from '../wire/ipv4.js';
+import { PacketRing } from '../packet/ring.js';
 import type { FrameForwarder } from './forward.js';
+import { PROXY_IN_FLIGHT } from './proxy-queue.js';
 import { BROADCAST, type Steering } from './steering.js';
 
 /** Bytes steering may read: Ethernet, IPv4 with options, and an ICMP error's quote. */
@@ -23,6 +25,31 @@ const HEADERS = 14 + 60 + 8 + 60 + 8;
 
 /** ARP's operation field (RFC 826): 2 is a reply. */
 const ARP_REPLY = 2;
+
+/**
+ * Seastar's "forward twice": the fragments of a datagram met on `shard`, the shard of
+ * their 2-tuple; reassembled (`p`: IPv4 header first), it belongs to the shard its
+ * 4-tuple steers to. True when it went there, in an Ethernet frame as if it had come
+ * whole. A datagram to another address than `ours` (a broadcast: every shard
+ * reassembles its own copy) stays. `scratch`: at least 64 bytes to read headers into.
+ */
+export function forwardReassembled(p: Packet, ours: number, mac: MacAddress, shard: number, steering: Steering, fwd: FrameForwarder, scratch: Uint8Array): boolean {
+  const n = Math.min(p.length, 64);
+  const b = scratch;
+  p.copyTo(b, 0, 0, n);
+  const ihl = (b[0]! & 0x0f) << 2;
+  if (n < 20 || ihl < 20 || readU32(b, 16) !== ours) return false;
+  const proto = b[9]!;
+  const ports = (proto === IPPROTO_TCP || proto === IPPROTO_UDP) && n >= ihl + 4;
+  const to = steering.shardOfDatagram(readU32(b, 12), ours, proto, ports ? readU16(b, ihl) : 0, ports ? readU16(b, ihl + 2) : 0);
+  if (to === shard) return false;
+  const frame = new Uint8Array(14);
+  emitEthernet({ dst: mac, src: 0, ethertype: ETHERTYPE_IPV4 }, frame, 0);
+  const eth = Packet.wrap(frame);
+  eth.appendPacket(p);
+  fwd.forward(eth, to);
+  return true;
+}
 
 function releaseAll(burst: Packet[], count: number): void {
   for (let i = 0; i < count; i++) burst[i]!.release();
@@ -36,10 +63,15 @@ export interface ShardQueueCounters {
   broadcast: number;
   /** Datagrams reassembled here that went to the shard of their 4-tuple ("forward twice"). */
   reassembledForwarded: number;
+  /** Packets proxy shards sent through this queue, and those dropped because too many waited. */
+  proxied: number;
+  proxyDrops: number;
 }
 
 export class ShardQueue implements Queue {
-  readonly counters: ShardQueueCounters = { local: 0, forwarded: 0, broadcast: 0, reassembledForwarded: 0 };
+  readonly counters: ShardQueueCounters = { local: 0, forwarded: 0, broadcast: 0, reassembledForwarded: 0, proxied: 0, proxyDrops: 0 };
+  /** What proxy shards want sent on this queue (each has at most PROXY_IN_FLIGHT frames out). */
+  private readonly fromProxies: PacketRing;
   private receiver: RxHandler = releaseAll;
   private local: Packet[] = [];
   private spareLocal: Packet[] = [];
@@ -54,6 +86,15 @@ export class ShardQueue implements Queue {
   ) {
     inner.setReceiver((burst, n) => this.steer(burst, n));
     fwd.onFrames = (burst, n) => this.receiver(burst, n);
+    this.fromProxies = new PacketRing(PROXY_IN_FLIGHT * steering.shards);
+    fwd.onTransmit = (p) => {
+      if (this.fromProxies.push(p)) this.counters.proxied++;
+      else {
+        this.counters.proxyDrops++;
+        p.release();
+      }
+    };
+    inner.addProvider(() => this.fromProxies.shift());
   }
 
   get id(): number {
@@ -92,28 +133,9 @@ export class ShardQueue implements Queue {
     return this.fwd.pending > 0 || this.fwd.unflushed ? 0 : this.inner.nextEventAt();
   }
 
-  /**
-   * Seastar's "forward twice": the fragments of a datagram met here, on the shard of
-   * their 2-tuple; reassembled (`p`: IPv4 header first), it belongs to the shard its
-   * 4-tuple steers to. True when it went there, in an Ethernet frame as if it had come
-   * whole. A datagram to another address than `ours` (a broadcast: every shard
-   * reassembles its own copy) stays.
-   */
+  /** Seastar's "forward twice" for a datagram reassembled on this shard (see `forwardReassembled`). */
   takeReassembled(p: Packet, ours: number, mac: MacAddress): boolean {
-    const n = Math.min(p.length, 64);
-    const b = this.head;
-    p.copyTo(b, 0, 0, n);
-    const ihl = (b[0]! & 0x0f) << 2;
-    if (n < 20 || ihl < 20 || readU32(b, 16) !== ours) return false;
-    const proto = b[9]!;
-    const ports = (proto === IPPROTO_TCP || proto === IPPROTO_UDP) && n >= ihl + 4;
-    const to = this.steering.shardOfDatagram(readU32(b, 12), ours, proto, ports ? readU16(b, ihl) : 0, ports ? readU16(b, ihl + 2) : 0);
-    if (to === this.shard) return false;
-    const frame = new Uint8Array(14);
-    emitEthernet({ dst: mac, src: 0, ethertype: ETHERTYPE_IPV4 }, frame, 0);
-    const eth = Packet.wrap(frame);
-    eth.appendPacket(p);
-    this.fwd.forward(eth, to);
+    if (!forwardReassembled(p, ours, mac, this.shard, this.steering, this.fwd, this.head)) return false;
     this.counters.reassembledForwarded++;
     return true;
   }

@@ -47,6 +47,8 @@ export interface StackOptions {
    * whose replies steer back to it (Seastar's connect; src/shard/steering.ts portFilter).
    */
   portFilter?: PortFilter;
+  /** Announce our address with a gratuitous ARP when it is set (default true; of shards sharing an address, only one does). */
+  announce?: boolean;
   arp?: ArpOptions;
   ipv4?: Ipv4Options;
   icmp?: IcmpOptions;
@@ -122,7 +124,7 @@ export class Stack implements Pollable {
   /** Sets our address (and announces it with a gratuitous ARP). */
   setAddress(address: Ipv4Address, prefix: number, gateway: Ipv4Address = 0): void {
     this.ipv4.setAddress(address, prefix, gateway);
-    if (address !== 0) this.arp.announce(address);
+    if (address !== 0 && this.options.announce !== false) this.arp.announce(address);
   }
 
   get address(): Ipv4Address {

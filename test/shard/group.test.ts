@@ -230,3 +230,101 @@ test('shards (one thread): fragmented datagrams meet on the shard of their 2-tup
   for (const h of group.hosts) assert.equal(h.stack.counters().icmp.outDestUnreachs, 0, 'no shard answered port unreachable');
   net.close();
 });
+
+test('shards (one thread): 4 shards on a 2-queue device — the others send through proxy queues; connections on every shard work, intact, pools balanced', () => {
+  const net = new MemoryNetwork({ clock: new VirtualClock(), switch: { seed: SEED } });
+  net.loop.stop();
+  const client = net.addHost({ port: { faults: { loss: 0.005, delay: 1 } } });
+  const group = net.addShardedHost({ shards: 4, device: { queues: 2 } });
+  assert.equal(group.queues.length, 2);
+  assert.equal(group.proxies.length, 2);
+  const served = new Map<number, number>();
+  group.hosts.forEach((h, shard) =>
+    h.stack.tcp.listen(80).onConnection((c) => {
+      served.set(c.remotePort, shard);
+      c.onReadable = () => {
+        for (let b = c.read(); b !== null; b = c.read()) c.write(b); // echo
+      };
+      c.onEnd = () => c.close();
+    }),
+  );
+  const data = pattern(32 * 1024, SEED);
+  const want = createHash('sha256').update(data).digest('hex');
+  let finished = 0;
+  const conns = 60;
+  for (let i = 0; i < conns; i++) {
+    const c = client.stack.tcp.connect({ dst: B, dstPort: 80 });
+    const got: Uint8Array[] = [];
+    c.onConnect = () => pump(c, data);
+    c.onReadable = () => {
+      for (let b = c.read(); b !== null; b = c.read()) got.push(b);
+    };
+    c.onEnd = () => {
+      assert.equal(createHash('sha256').update(Buffer.concat(got)).digest('hex'), want, `echo intact ${S}`);
+      c.close();
+    };
+    c.onClose = () => finished++;
+  }
+  net.loop.runUntil({ done: () => finished === conns, until: 60_000 });
+  assert.equal(finished, conns, S);
+  for (const [port, shard] of served) assert.equal(shard, group.steering.shardOfFlow(B, A, 80, port));
+  for (const p of group.proxies) assert.ok(p.stats.txFrames > 0, `proxy shard ${p.id} sent through shard ${p.owner}`);
+  assert.ok(group.queues.every((q) => q.counters.proxyDrops === 0));
+  net.loop.runUntil({ until: net.loop.clock.now() + 300_000 });
+  assert.equal(group.queues[0]!.rxPools[0]!.inUse, 0, 'pool balanced');
+  for (const f of group.forwarders) assert.equal(f.counters.frames, f.counters.freed);
+  net.close();
+});
+
+test('shards (one thread): a proxy at its limit holds the sender back (no loss), and goes on as its owner sends', () => {
+  const net = new MemoryNetwork({ clock: new VirtualClock(), switch: { seed: SEED } });
+  net.loop.stop();
+  const client = net.addHost({ port: { faults: { rate: 50e6 } } }); // a slow link out to the client
+  const group = net.addShardedHost({ shards: 2, device: { queues: 1 } });
+  const proxy = group.proxies[0]!;
+  const fwd = group.forwarders[1]!;
+  const data = pattern(4 * 1024 * 1024, SEED);
+  let got = 0;
+  const digest = createHash('sha256');
+  let ended = false;
+  client.stack.tcp.listen(9).onConnection((c) => {
+    c.onReadable = () => {
+      for (let b = c.read(); b !== null; b = c.read()) {
+        got += b.length;
+        digest.update(b);
+      }
+    };
+    c.onEnd = () => {
+      ended = true;
+      c.close();
+    };
+  });
+  const c = group.hosts[1]!.stack.tcp.connect({ dst: A, dstPort: 9 });
+  c.onConnect = () => pump(c, data);
+  let maxOut = 0;
+  while (!ended && net.loop.clock.now() < 120_000) {
+    net.loop.runUntil({ until: net.loop.clock.now() + 1 });
+    maxOut = Math.max(maxOut, fwd.inFlight[0]!);
+  }
+  assert.ok(ended, `the transfer finished ${S}`);
+  assert.equal(got, data.length);
+  assert.equal(digest.digest('hex'), createHash('sha256').update(data).digest('hex'));
+  assert.ok(maxOut >= 100, `the proxy reached its limit (${maxOut} frames out)`);
+  assert.ok(maxOut <= 128 + 64, `and stopped there (${maxOut}: 128 and at most the packet being sent)`);
+  assert.equal(proxy.stats.txDrops, 0, 'nothing dropped: back pressure');
+  assert.equal(group.queues[0]!.counters.proxyDrops, 0);
+  net.close();
+});
+
+test('shards (one thread): one shard announces the shared address (one gratuitous ARP, not one per shard)', () => {
+  const net = new MemoryNetwork({ clock: new VirtualClock(), switch: { seed: SEED } });
+  net.loop.stop();
+  const peer = net.addHost();
+  net.loop.runUntil({ until: 100 });
+  const before = peer.stack.counters().arp.rxRequests + peer.stack.counters().arp.rxReplies;
+  net.addShardedHost({ shards: 4 });
+  net.loop.runUntil({ until: 200 });
+  const after = peer.stack.counters().arp.rxRequests + peer.stack.counters().arp.rxReplies;
+  assert.equal(after - before, 1);
+  net.close();
+});
