@@ -70,9 +70,10 @@ export class MemoryNetwork {
     const i = this.count++;
     if (i >= 254) throw new RangeError('a memory network holds at most 254 hosts');
     const { device: deviceOptions, port, shards, ...rest } = options;
-    const device = new MemoryDevice({ name: `host${i}`, mac: 0x02_00_00_00_00_00 + i + 1, queues: shards, sharedPools: true, ...deviceOptions });
-    this.switch.attach(device, port);
+    const device = new MemoryDevice({ name: `host${i}`, mac: 0x02_00_00_00_00_00 + i + 1, queues: shards, ...deviceOptions, sharedPools: true });
+    // Built before it is attached: a bad option leaves the switch as it was.
     const group = new ShardGroup(device, this.loop, { address: `${formatIpv4((this.base + i + 1) >>> 0)}/24`, seed: i + 1, ...rest, shards });
+    this.switch.attach(device, port);
     this.groups.push(group);
     this.loop.wake();
     return group;

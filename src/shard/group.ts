@@ -36,7 +36,11 @@ export class ShardGroup {
   readonly forwarders: FrameForwarder[] = [];
   readonly steering: Steering;
 
-  constructor(device: Device, loop: EventLoop, options: ShardGroupOptions) {
+  constructor(
+    device: Device,
+    private readonly loop: EventLoop,
+    options: ShardGroupOptions,
+  ) {
     const { shards, steering, maxInFlight = 1000, ...hostOptions } = options;
     this.steering = new Steering(shards, { key: device.features.rss.key, ...steering });
     let capacity = 2;
@@ -73,8 +77,9 @@ export class ShardGroup {
     }
   }
 
-  /** Stops every shard's stack. */
+  /** Stops every shard's stack, and the loop stops polling their queues. */
   close(): void {
     for (const h of this.hosts) h.close();
+    for (const q of [...this.queues, ...this.proxies]) this.loop.remove(q);
   }
 }

@@ -44,7 +44,7 @@ export interface MeshCounters {
   ringFull: number;
   /** Bundles published, and doorbells rung (only for a sleeping shard). */
   publishes: number;
-  rings: number;
+  doorbells: number;
   /** Times this shard went to sleep on its doorbell. */
   sleeps: number;
 }
@@ -52,7 +52,7 @@ export interface MeshCounters {
 /** One shard's end of the mesh. */
 export class MeshEndpoint {
   readonly shards: number;
-  readonly counters: MeshCounters = { sent: 0, received: 0, ringFull: 0, publishes: 0, rings: 0, sleeps: 0 };
+  readonly counters: MeshCounters = { sent: 0, received: 0, ringFull: 0, publishes: 0, doorbells: 0, sleeps: 0 };
   private readonly out: (RingProducer | null)[] = [];
   private readonly in: (RingConsumer | null)[] = [];
   private readonly bells: Doorbell[] = [];
@@ -89,7 +89,8 @@ export class MeshEndpoint {
   /** Writes one descriptor for shard `to` (visible there after `flush`); false when its ring is full. */
   send(to: number, w0: number, w1: number, w2: number, w3: number): boolean {
     const r = this.out[to];
-    if (r === null || r === undefined || !r.push(w0, w1, w2, w3)) {
+    if (r === null || r === undefined) throw new RangeError(`no ring from shard ${this.id} to shard ${to}`);
+    if (!r.push(w0, w1, w2, w3)) {
       this.counters.ringFull++;
       return false;
     }
@@ -111,7 +112,7 @@ export class MeshEndpoint {
       this.dirty[t] = 0;
       this.out[t]!.publish();
       c.publishes++;
-      if (this.bells[t]!.ring()) c.rings++;
+      if (this.bells[t]!.ring()) c.doorbells++;
     }
   }
 

@@ -210,7 +210,7 @@ test('forward across threads: 200,000 frames to a shard in a worker, every one i
   }
   const peer = await done;
   await worker.terminate();
-  console.log(`# forward: ${count} frames to a worker shard; sender slept ${mesh.counters.sleeps}, peer slept ${peer.sleeps}; bundles published ${mesh.counters.publishes}, doorbells rung ${mesh.counters.rings}`);
+  console.log(`# forward: ${count} frames to a worker shard; sender slept ${mesh.counters.sleeps}, peer slept ${peer.sleeps}; bundles published ${mesh.counters.publishes}, doorbells rung ${mesh.counters.doorbells}`);
   assert.equal(peer.seen, count);
   assert.equal(peer.bad, 0, 'every frame byte for byte');
   assert.equal(fwd.counters.freed, count);
