@@ -89,11 +89,6 @@ export class Doorbell {
 
   // ------------------------------------------------------------ a producer
 
-  /** Whether the consumer has said it is going to sleep. */
-  get sleeping(): boolean {
-    return Atomics.load(this.word, SLEEPING) !== 0;
-  }
-
   /** After publishing: wakes the consumer if it sleeps (once for all producers). True when it rang. */
   ring(): boolean {
     if (Atomics.load(this.word, SLEEPING) === 0 || Atomics.compareExchange(this.word, SLEEPING, 1, 0) !== 1) return false;

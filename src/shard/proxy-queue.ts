@@ -47,10 +47,10 @@ export class ProxyQueue implements Queue, TxSink {
   }
 
   push(p: Packet): void {
-    const frames = p.length;
+    const bytes = p.length;
     if (this.fwd.transmitVia(p, this.owner)) {
       this.stats.txFrames++;
-      this.stats.txBytes += frames;
+      this.stats.txBytes += bytes;
     } else {
       this.stats.txDrops++;
     }

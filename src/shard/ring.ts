@@ -30,15 +30,10 @@ export interface RingLayout {
   readonly words: number;
 }
 
-/** Bytes of shared memory a ring of this layout needs. */
-export function ringBytes(layout: RingLayout): number {
-  return 4 * (HEADER_WORDS + layout.capacity * layout.words);
-}
-
 /** A new ring's memory (a SharedArrayBuffer to cross threads, an ArrayBuffer for one thread). */
 export function ringMemory(layout: RingLayout, shared = true): ArrayBuffer | SharedArrayBuffer {
   checkLayout(layout);
-  const n = ringBytes(layout);
+  const n = 4 * (HEADER_WORDS + layout.capacity * layout.words);
   return shared ? new SharedArrayBuffer(n) : new ArrayBuffer(n);
 }
 
@@ -49,24 +44,35 @@ function checkLayout(l: RingLayout): void {
   if (!Number.isInteger(l.words) || l.words < 1 || l.words > 16) throw new RangeError(`descriptor words must be 1 to 16, not ${l.words}`);
 }
 
-/** The producer's end. */
-export class RingProducer {
-  private readonly hdr: Int32Array;
+/** What both ends see of a ring's memory: the header words and the descriptor slots. */
+abstract class RingEnd {
+  protected readonly hdr: Int32Array;
   /** The descriptor words, after the header. */
   readonly slots: Int32Array;
-  private readonly mask: number;
-  private readonly words: number;
-  /** Where the next descriptor goes (published or not). */
-  private tail: number;
-  /** The consumer's head as last read (refreshed only when the ring looks full). */
-  private head: number;
+  protected readonly mask: number;
+  protected readonly words: number;
 
-  constructor(memory: ArrayBuffer | SharedArrayBuffer, readonly layout: RingLayout) {
+  constructor(
+    memory: ArrayBuffer | SharedArrayBuffer,
+    readonly layout: RingLayout,
+  ) {
     checkLayout(layout);
     this.hdr = new Int32Array(memory, 0, HEADER_WORDS);
     this.slots = new Int32Array(memory, 4 * HEADER_WORDS, layout.capacity * layout.words);
     this.mask = layout.capacity - 1;
     this.words = layout.words;
+  }
+}
+
+/** The producer's end. */
+export class RingProducer extends RingEnd {
+  /** Where the next descriptor goes (published or not). */
+  private tail: number;
+  /** The consumer's head as last read (refreshed only when the ring looks full). */
+  private head: number;
+
+  constructor(memory: ArrayBuffer | SharedArrayBuffer, layout: RingLayout) {
+    super(memory, layout);
     this.tail = Atomics.load(this.hdr, TAIL);
     this.head = Atomics.load(this.hdr, HEAD);
   }
@@ -123,20 +129,12 @@ export class RingProducer {
 }
 
 /** The consumer's end. */
-export class RingConsumer {
-  private readonly hdr: Int32Array;
-  readonly slots: Int32Array;
-  private readonly mask: number;
-  private readonly words: number;
+export class RingConsumer extends RingEnd {
   /** The next descriptor to read. */
   private head: number;
 
-  constructor(memory: ArrayBuffer | SharedArrayBuffer, readonly layout: RingLayout) {
-    checkLayout(layout);
-    this.hdr = new Int32Array(memory, 0, HEADER_WORDS);
-    this.slots = new Int32Array(memory, 4 * HEADER_WORDS, layout.capacity * layout.words);
-    this.mask = layout.capacity - 1;
-    this.words = layout.words;
+  constructor(memory: ArrayBuffer | SharedArrayBuffer, layout: RingLayout) {
+    super(memory, layout);
     this.head = Atomics.load(this.hdr, HEAD);
   }
 

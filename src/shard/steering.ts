@@ -88,11 +88,6 @@ export class Steering {
     this.redirect.set(table);
   }
 
-  /** The shard a hash picks: `table[hash & 127]`. */
-  shardOfHash(hash: number): number {
-    return this.redirect[hash & MASK]!;
-  }
-
   /**
    * The shard for the frame at `off` in `b`, or BROADCAST: `len` bytes of it are there
    * to read (at least its headers), `frameLen` is its whole length (more when the rest

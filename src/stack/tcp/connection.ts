@@ -531,7 +531,7 @@ export class TcpConnection implements EventTarget, SenderOwner, IdleOwner {
       this.unacceptable(s, p, segLen, now);
       return;
     }
-    rx.timestampsArrive(s, p, now, snd.tsEcr > 0 ? (snd.tsNow(now) - snd.tsEcr) | 0 : -1);
+    rx.timestampsArrive(s, p, now, snd);
     const flags = rx.trimToWindow(s, p);
     const seq = seqLt(s.seq, rx.rcvNxt) ? rx.rcvNxt : s.seq;
     // Second: RST. Fourth: SYN (the third, security, has nothing to check here).

@@ -136,14 +136,16 @@ export class Receiver {
   /**
    * An acceptable segment's timestamps: TS.Recent from one that covers Last.ACK.sent (RFC
    * 7323 §4.3), and for autotuning the receiver's RTT from full-sized data echoing our
-   * TSval (`echoRtt`: how old that echo is, ms, or -1; Linux's tcp_rcv_rtt_measure_ts).
+   * TSval (`ours`: the sender's clock and the echo of the segment; Linux's
+   * tcp_rcv_rtt_measure_ts).
    */
-  timestampsArrive(s: SegmentInfo, p: Packet, now: number, echoRtt: number): void {
+  timestampsArrive(s: SegmentInfo, p: Packet, now: number, ours: { readonly tsEcr: number; tsNow(now: number): number }): void {
     if (this.tsOk && s.tsPresent && seqLeq(s.seq, this.lastAckSent) && seqGeq(s.tsVal, this.tsRecent)) {
       this.tsRecent = s.tsVal;
       this.tsRecentAt = now;
     }
-    if (p.length >= this.rcvMss && echoRtt >= 0 && this.rcvBuf < this.rcvBufMax) this.rcvTuner.sampleRtt(echoRtt, this.maxRto);
+    const ecr = ours.tsEcr;
+    if (p.length >= this.rcvMss && ecr > 0 && this.rcvBuf < this.rcvBufMax) this.rcvTuner.sampleRtt((ours.tsNow(now) - ecr) | 0, this.maxRto);
   }
 
   /**
@@ -210,13 +212,8 @@ export class Receiver {
    * CVE-2016-5696: a global counter lets an off-path attacker count challenge ACKs.
    */
   challengeAck(now: number): void {
-    if (now - this.lastOowAckAt < CHALLENGE_ACK_INTERVAL_MS) {
-      this.counters.challengeAcksLimited++;
-      return;
-    }
-    this.lastOowAckAt = now;
-    this.counters.challengeAcks++;
-    this.ackNow();
+    if (!this.oowAckMayGo(now)) this.counters.challengeAcksLimited++;
+    else this.counters.challengeAcks++;
   }
 
   /**
@@ -225,12 +222,15 @@ export class Receiver {
    * answered segment for segment, and two ends that disagree must not trade ACKs forever.
    */
   outOfWindowAck(now: number): void {
-    if (now - this.lastOowAckAt < CHALLENGE_ACK_INTERVAL_MS) {
-      this.counters.outOfWindowAcksLimited++;
-      return;
-    }
+    if (!this.oowAckMayGo(now)) this.counters.outOfWindowAcksLimited++;
+  }
+
+  /** Both limits on one clock: an ACK goes now (and the clock restarts), or false within the interval. */
+  private oowAckMayGo(now: number): boolean {
+    if (now - this.lastOowAckAt < CHALLENGE_ACK_INTERVAL_MS) return false;
     this.lastOowAckAt = now;
     this.ackNow();
+    return true;
   }
 
   /** What the data held costs (truesize: frames by their slots), in and out of order. */
