@@ -12,9 +12,10 @@ import { stackBenchmarks } from './stack.js';
 import { apiBenchmarks } from './api.js';
 import { tapBenchmarks } from './tap.js';
 import { shardBenchmarks } from './shard.js';
+import { shardsBenchmarks } from './shards.js';
 import { printTable, type BenchRow } from './harness.js';
 
-const rows: BenchRow[] = [...foundationBenchmarks(), ...(await linkBenchmarks()), ...(await stackBenchmarks()), ...(await apiBenchmarks()), ...(await shardBenchmarks()), ...(await tapBenchmarks())];
+const rows: BenchRow[] = [...foundationBenchmarks(), ...(await linkBenchmarks()), ...(await stackBenchmarks()), ...(await apiBenchmarks()), ...(await shardBenchmarks()), ...(await shardsBenchmarks()), ...(await tapBenchmarks())];
 printTable(rows);
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');

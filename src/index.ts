@@ -37,4 +37,6 @@ export * from './apps/index.js';
 export { Engine, launch, type LaunchOptions } from './shard/engine.js';
 export { Shard, type Hook } from './shard/shard.js';
 export { ShardGroup, type ShardGroupOptions } from './shard/group.js';
+export type { MemoryNetworkSpec, SpannedHostSpec, ShardHostCounters } from './shard/worker-network.js';
+export type { ShardCounters } from './shard/engine-messages.js';
 export { Steering, BROADCAST, type SteeringOptions } from './shard/steering.js';

@@ -21,7 +21,7 @@ const COMMANDS: Record<string, Command> = {
   demo: { summary: 'memcached and http servers on a Shoal stack under load from three client stacks (in-process switch): req/s, Gbit/s, latency', help: DEMO_HELP, options: DEMO_OPTIONS, run: runDemo },
   serve: { summary: 'an echo, http or memcached server on a Shoal stack on a TAP link (the kernel on the other end)', help: SERVE_HELP, options: SERVE_OPTIONS, run: runServe },
   ping: { summary: 'ICMP echo from a Shoal stack on a TAP link', help: PING_HELP, options: PING_OPTIONS, run: runPing },
-  bench: { summary: 'the benchmarks, each against its reference in the same run (stack, api, tap)', help: BENCH_HELP, options: BENCH_OPTIONS, run: runBench },
+  bench: { summary: 'the benchmarks, each against its reference in the same run (stack, api, shards, tap)', help: BENCH_HELP, options: BENCH_OPTIONS, run: runBench },
 };
 
 const MAIN_HELP = `shoal — a sharded, user-space TCP/IP stack for Node.js

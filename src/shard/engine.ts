@@ -13,8 +13,10 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import type { ToEngine, ToShard } from './engine-messages.js';
+import type { ShardCounters, ToEngine, ToShard } from './engine-messages.js';
+import { ringCapacityFor, type SharedPoolInfo } from './forward.js';
 import { meshMemory } from './mesh.js';
+import type { MemoryNetworkSpec } from './worker-network.js';
 
 export interface LaunchOptions {
   /** Shard threads (default: the number of cores). */
@@ -23,6 +25,11 @@ export interface LaunchOptions {
   meshCapacity?: number;
   /** Given to every shard as `shard.data` (anything structured clone takes: SharedArrayBuffers are shared). */
   data?: unknown;
+  /**
+   * Hosts on a memory link that spans the shards: each host's device has one queue per
+   * shard, and shard i runs a stack of every host over its queues i (`shard.hosts`).
+   */
+  network?: MemoryNetworkSpec;
   /** How long stopping may take (atExit and atDestroy hooks) before the threads are ended (default 10 s). */
   stopTimeoutMs?: number;
 }
@@ -57,6 +64,10 @@ export class Engine {
   private readonly started: Promise<boolean>;
   private signalHandler: (() => void) | null = null;
   private stopTimer: NodeJS.Timeout | null = null;
+  /** Each shard's network pools (by host), until every shard has sent them. */
+  private readonly pools: (SharedPoolInfo[][] | null)[];
+  private nextQuery = 0;
+  private readonly queries = new Map<number, { left: number; got: ShardCounters[]; resolve: (c: ShardCounters[]) => void; reject: (e: Error) => void }>();
 
   private constructor(
     moduleUrl: string,
@@ -64,14 +75,18 @@ export class Engine {
     capacity: number,
     data: unknown,
     private readonly stopTimeoutMs: number,
+    network: MemoryNetworkSpec | undefined,
   ) {
     this.done = new Promise<void>((resolve, reject) => (this.settle = { resolve, reject }));
     // `done` may be awaited only after launch: keep an early rejection from being "unhandled".
     this.done.catch(() => {});
     this.started = new Promise<boolean>((resolve) => (this.startedResolve = resolve));
     const mesh = meshMemory(shards, capacity);
+    this.pools = new Array<null>(shards).fill(null);
+    // A mesh per host for its forwarded frames, sharing the shards' doorbells.
+    const net = network === undefined ? null : { spec: network, meshes: network.hosts.map((h) => meshMemory(shards, ringCapacityFor(h.maxInFlight ?? 1000), true, mesh.bells)) };
     for (let id = 0; id < shards; id++) {
-      const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: { moduleUrl, id, count: shards, mesh, data } });
+      const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: { moduleUrl, id, count: shards, mesh, data, network: net } });
       const t = new ShardThread(id, worker);
       this.threads.push(t);
       worker.on('message', (m: ToEngine) => this.onMessage(t, m));
@@ -84,7 +99,7 @@ export class Engine {
   static async launch(moduleUrl: string | URL, options: LaunchOptions = {}): Promise<Engine> {
     const shards = options.shards ?? availableParallelism();
     if (!Number.isInteger(shards) || shards < 1 || shards > 64) throw new RangeError(`shards must be 1 to 64, not ${shards}`);
-    const engine = new Engine(String(moduleUrl), shards, options.meshCapacity ?? 4096, options.data, options.stopTimeoutMs ?? 10_000);
+    const engine = new Engine(String(moduleUrl), shards, options.meshCapacity ?? 4096, options.data, options.stopTimeoutMs ?? 10_000, options.network);
     if (!(await engine.started)) {
       await engine.done; // rejects with the error that stopped the start
     }
@@ -95,6 +110,17 @@ export class Engine {
   async stop(): Promise<void> {
     this.beginStop();
     await this.done;
+  }
+
+  /** Every shard's counters (mesh; each host's queue, steering, forwarding and stack), shard 0 first. */
+  counters(): Promise<ShardCounters[]> {
+    const live = this.threads.filter((t) => !t.ended);
+    if (this.phase !== 'running' || live.length < this.shards) return Promise.reject(new Error(`the shards are not running (${this.phase})`));
+    const id = this.nextQuery++;
+    return new Promise((resolve, reject) => {
+      this.queries.set(id, { left: live.length, got: [], resolve, reject });
+      for (const t of live) t.post({ type: 'counters', id });
+    });
   }
 
   /** Ctrl-C (SIGINT) and SIGTERM stop every shard cleanly; a second one ends the threads at once. */
@@ -111,6 +137,23 @@ export class Engine {
 
   private onMessage(t: ShardThread, m: ToEngine): void {
     switch (m.type) {
+      case 'pools':
+        this.pools[t.id] = m.pools;
+        if (this.pools.every((p) => p !== null)) {
+          const byHost = this.pools[0]!.map((_, h) => this.pools.map((p) => p![h]!));
+          for (const x of this.threads) x.post({ type: 'network', pools: byHost });
+        }
+        return;
+      case 'counters': {
+        const q = this.queries.get(m.id);
+        if (q === undefined) return;
+        q.got.push(m.counters);
+        if (--q.left === 0) {
+          this.queries.delete(m.id);
+          q.resolve(q.got.sort((a, b) => a.shard - b.shard));
+        }
+        return;
+      }
       case 'started':
         t.started = true;
         if (this.phase === 'starting' && this.threads.every((x) => x.started)) {
@@ -167,6 +210,8 @@ export class Engine {
     }
     if (this.phase === 'destroying' && this.threads.every((t) => t.ended)) {
       this.phase = 'done';
+      for (const q of this.queries.values()) q.reject(new Error('the shards stopped before all of them reported their counters'));
+      this.queries.clear();
       if (this.stopTimer !== null) clearTimeout(this.stopTimer);
       if (this.signalHandler !== null) {
         process.off('SIGINT', this.signalHandler);

@@ -69,6 +69,13 @@ export interface ForwardCounters {
   };
 }
 
+/** Descriptors a mesh ring needs for `maxInFlight` frames each way and room to spare (a power of two). */
+export function ringCapacityFor(maxInFlight: number): number {
+  let capacity = 2;
+  while (capacity < 2 * maxInFlight + 64) capacity *= 2;
+  return capacity;
+}
+
 /** One shard's pools as the other shards see them: the shared memory and its slot size. */
 export interface SharedPoolInfo {
   readonly buffer: SharedArrayBuffer;
@@ -116,8 +123,11 @@ export class FrameForwarder {
   private readonly remote: Uint8Array[][];
   private readonly remoteSlot: number[][];
   private readonly spare: ForeignFrame[] = [];
-  /** FREE descriptors that found the ring full (cannot happen with the sizes checked below; kept, not lost). */
-  private readonly pendingFree: number[] = [];
+  /**
+   * Descriptors that found the ring full, five numbers each (to, four words): FREEs (cannot
+   * happen with the sizes checked below) and control messages (`control`); kept, not lost.
+   */
+  private readonly pendingOut: number[] = [];
   private burst: Packet[] = [];
   /** The offload requests announced for the next packet from each shard (-1: none). */
   private readonly offloadCsum: Int32Array;
@@ -211,6 +221,17 @@ export class FrameForwarder {
     return true;
   }
 
+  /**
+   * A control message to shard `to` on the same rings as the frames (its `onOther` gets
+   * it): `kind` is a descriptor kind of its own (not DESC_*), the three words its content.
+   * Never lost: a full ring keeps it until the next flush.
+   */
+  control(to: number, kind: number, a: number, b: number, c: number): void {
+    if (kind === DESC_FRAME || kind === DESC_FREE || kind === DESC_OFFLOAD) throw new RangeError(`descriptor kind ${kind} is the forwarder's own`);
+    if (this.pendingOut.length > 0 || !this.mesh.send(to, kind, a | 0, b | 0, c | 0)) this.pendingOut.push(to, kind, a | 0, b | 0, c | 0);
+    this.wake?.();
+  }
+
   /** Sends `p` to shard `to` to transmit on its device queue (a proxy queue's transmit); consumed either way. */
   transmitVia(p: Packet, to: number): boolean {
     return this.forward(p, to, FLAG_TX);
@@ -233,7 +254,7 @@ export class FrameForwarder {
 
   /** Something written is not yet published (a flush is due). */
   get unflushed(): boolean {
-    return this.mesh.unflushed || this.pendingFree.length > 0;
+    return this.mesh.unflushed || this.pendingOut.length > 0;
   }
 
   /**
@@ -279,9 +300,9 @@ export class FrameForwarder {
 
   /** Publishes what was sent since the last flush (and any FREE that had to wait). */
   flush(): void {
-    const pf = this.pendingFree;
+    const pf = this.pendingOut;
     let k = 0;
-    while (k < pf.length && this.mesh.send(pf[k]!, pf[k + 1]!, pf[k + 2]!, 0, 0)) k += 3;
+    while (k < pf.length && this.mesh.send(pf[k]!, pf[k + 1]!, pf[k + 2]!, pf[k + 3]!, pf[k + 4]!)) k += 5;
     if (k > 0) pf.splice(0, k);
     this.mesh.flush();
   }
@@ -373,7 +394,7 @@ export class FrameForwarder {
   /** A received frame was released here: back to the shard that owns it. */
   giveBack(o: ForeignFrame): void {
     this.held[o.from]!--;
-    if (!this.mesh.send(o.from, o.word0, o.slot, 0, 0)) this.pendingFree.push(o.from, o.word0, o.slot);
+    if (!this.mesh.send(o.from, o.word0, o.slot, 0, 0)) this.pendingOut.push(o.from, o.word0, o.slot, 0, 0);
     this.spare.push(o);
     this.wake?.();
   }

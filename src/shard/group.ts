@@ -8,17 +8,20 @@
  * fewer queues than shards, queues go to the first shards and every other shard gets a
  * proxy queue (proxy-queue.ts) through the owner of queue `shard % queues`.
  */
-import { Host, type HostOptions } from '../api/host.js';
+import type { Host } from '../api/host.js';
 import type { Device } from '../link/device.js';
 import type { FramePool } from '../packet/pool.js';
 import type { EventLoop } from '../time/loop.js';
-import { FrameForwarder, sharedPoolsOf } from './forward.js';
+import { FrameForwarder, ringCapacityFor, sharedPoolsOf } from './forward.js';
 import { MeshEndpoint, meshMemory } from './mesh.js';
 import { ProxyQueue } from './proxy-queue.js';
-import { forwardReassembled, ShardQueue } from './shard-queue.js';
+import { ShardQueue } from './shard-queue.js';
+import { shardHost, type ShardHostOptions } from './shard-host.js';
 import { Steering, type SteeringOptions } from './steering.js';
+import { startShardedDhcp, takeLeases } from './lease.js';
+import type { DhcpClient, DhcpClientOptions } from '../stack/dhcp.js';
 
-export interface ShardGroupOptions extends Omit<HostOptions, 'device' | 'loop' | 'queue'> {
+export interface ShardGroupOptions extends ShardHostOptions {
   shards: number;
   /** The redirection table and key steering uses (default: the device's RSS key, shards round-robin). */
   steering?: SteeringOptions;
@@ -43,8 +46,7 @@ export class ShardGroup {
   ) {
     const { shards, steering, maxInFlight = 1000, ...hostOptions } = options;
     this.steering = new Steering(shards, { key: device.features.rss.key, ...steering });
-    let capacity = 2;
-    while (capacity < 2 * maxInFlight + 64) capacity *= 2;
+    const capacity = ringCapacityFor(maxInFlight);
     const mesh = meshMemory(shards, capacity, false);
     const owned = Math.min(shards, device.queues.length);
     // A proxy copies what it sends into frames of its owner's queue pools (one thread: they are shared).
@@ -61,20 +63,17 @@ export class ShardGroup {
         queue = new ProxyQueue(i, i % owned, fwd, rxPoolsOf(i));
         this.proxies.push(queue);
       }
-      const view: Device = { name: `${device.name}/${i}`, mac: device.mac, features: device.features, queues: [queue] };
       loop.add(queue);
       this.forwarders.push(fwd);
-      const portFilter = this.steering.portFilter(i);
-      const mac = device.mac;
-      // Shards share an address: each takes every N-th IP identification.
-      const ipv4 = { ...hostOptions.ipv4, idSpace: { index: i, count: shards } };
-      // One shard announces the address (a gratuitous ARP once, not N times).
-      const host = new Host({ ...hostOptions, seed: (hostOptions.seed ?? 1) * 1000 + i, device: view, loop, portFilter, ipv4, announce: i === 0 });
-      const stack = host.stack;
-      const scratch = new Uint8Array(64);
-      stack.ipv4.onReassembled = (p) => (queue instanceof ShardQueue ? queue.takeReassembled(p, stack.address, mac) : forwardReassembled(p, stack.address, mac, i, this.steering, fwd, scratch));
+      const host = shardHost(i, queue, device, this.steering, fwd, loop, hostOptions);
+      if (i > 0) takeLeases(fwd, host.stack);
       this.hosts.push(host);
     }
+  }
+
+  /** DHCP for the shared address: the client on shard 0, its leases applied on every shard (lease.ts). */
+  startDhcp(options?: DhcpClientOptions): DhcpClient {
+    return startShardedDhcp(this.hosts[0]!.stack, this.forwarders[0]!, this.hosts.length, options);
   }
 
   /** Stops every shard's stack, and the loop stops polling their queues. */

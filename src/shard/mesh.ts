@@ -25,15 +25,18 @@ export interface MeshMemory {
   readonly bells: readonly SharedArrayBuffer[];
 }
 
-/** The mesh's memory; `shared` false only for shards that all live on one thread. */
-export function meshMemory(shards: number, capacity = 2048, shared = true): MeshMemory {
+/**
+ * The mesh's memory; `shared` false only for shards that all live on one thread. Meshes
+ * that pass another's `bells` share its doorbells: a shard sleeps on one bell, whichever
+ * mesh has something for it.
+ */
+export function meshMemory(shards: number, capacity = 2048, shared = true, bells?: readonly SharedArrayBuffer[]): MeshMemory {
   if (!Number.isInteger(shards) || shards < 1 || shards > 64) throw new RangeError(`shards must be 1 to 64, not ${shards}`);
   const layout: RingLayout = { capacity, words: MESH_WORDS };
   const rings: (SharedArrayBuffer | ArrayBuffer | null)[] = [];
   for (let f = 0; f < shards; f++) for (let t = 0; t < shards; t++) rings.push(f === t ? null : ringMemory(layout, shared));
-  const bells: SharedArrayBuffer[] = [];
-  for (let i = 0; i < shards; i++) bells.push(Doorbell.memory());
-  return { shards, capacity, rings, bells };
+  if (bells !== undefined && bells.length !== shards) throw new RangeError(`${bells.length} doorbells for ${shards} shards`);
+  return { shards, capacity, rings, bells: bells ?? Array.from({ length: shards }, () => Doorbell.memory()) };
 }
 
 export interface MeshCounters {
@@ -155,12 +158,13 @@ export class MeshEndpoint {
   /**
    * An idle shard in a worker: sleeps until another shard publishes something for it (or
    * `timeoutMs`), without blocking its thread. Null, without sleeping, when something is
-   * already waiting (the doorbell's re-check).
+   * already waiting (the doorbell's re-check: `waiting` says how much, by default what
+   * this endpoint has pending; meshes sharing the bell check theirs too).
    */
-  sleep(timeoutMs = Infinity): Promise<boolean> | null {
+  sleep(timeoutMs = Infinity, waiting?: () => number): Promise<boolean> | null {
     const bell = this.bells[this.id]!;
     const seq = bell.prepare();
-    if (this.pending > 0) {
+    if ((waiting === undefined ? this.pending : waiting()) > 0) {
       bell.cancel();
       return null;
     }

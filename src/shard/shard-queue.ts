@@ -5,9 +5,10 @@
  * the others go to their shard over the mesh without a copy (forward.ts), and frames
  * other shards forwarded here join this shard's bursts. Transmit is the queue's own.
  *
- * ARP: requests go to the shard steering names (shard 0), so one shard answers for the
- * address; replies reach every shard, so each learns the peer's address (Seastar
- * broadcasts ARP replies to all CPUs). Other broadcasts and multicasts reach every shard.
+ * ARP: every frame reaches every shard, so an entry one shard's request (or a peer's
+ * request for us) taught is every shard's (Seastar broadcasts ARP replies to all CPUs);
+ * only shard 0 answers requests (shard-host.ts). Other broadcasts and multicasts reach
+ * every shard too.
  */
 import { Packet } from '../packet/packet.js';
 import type { Queue, QueueStats, RxHandler, TxProvider } from '../link/device.js';
@@ -22,9 +23,6 @@ import { BROADCAST, type Steering } from './steering.js';
 
 /** Bytes steering may read: Ethernet, IPv4 with options, and an ICMP error's quote. */
 const HEADERS = 14 + 60 + 8 + 60 + 8;
-
-/** ARP's operation field (RFC 826): 2 is a reply. */
-const ARP_REPLY = 2;
 
 /**
  * Seastar's "forward twice": the fragments of a datagram met on `shard`, the shard of
@@ -157,7 +155,7 @@ export class ShardQueue implements Queue {
         off = 0;
       }
       let to = this.steering.shardOfFrame(b, off, len, p.rssHash, p.length);
-      if (to === 0 && len >= 22 && readU16(b, off + 12) === ETHERTYPE_ARP && readU16(b, off + 20) === ARP_REPLY) to = BROADCAST;
+      if (to === 0 && len >= 14 && readU16(b, off + 12) === ETHERTYPE_ARP) to = BROADCAST;
       if (to === me) {
         c.local++;
         local.push(p);

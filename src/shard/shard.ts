@@ -1,11 +1,14 @@
 /**
  * What an application module gets in each shard (Seastar's per-core world): its id and
- * the shard count, its event loop, messages to other shards over the mesh, and the
- * lifecycle hooks. `atExit` hooks run while every shard still runs (they may still use
+ * the shard count, its event loop, its stack of each host on the network (`net`, `dgram`
+ * of the first), messages to other shards over the mesh, and the lifecycle hooks. `atExit` hooks run while every shard still runs (they may still use
  * sockets and talk to other shards); `atDestroy` hooks run after every shard has stopped
  * (free shared memory, close devices). Both run in the reverse order of registration,
  * awaited one by one.
  */
+import type { Host } from '../api/host.js';
+import type { Dgram } from '../api/dgram/index.js';
+import type { Net } from '../api/net/index.js';
 import type { EventLoop } from '../time/loop.js';
 import type { MeshEndpoint } from './mesh.js';
 
@@ -28,7 +31,26 @@ export class Shard {
     private readonly requestStop: (code: number) => void,
     /** What `launch` was given as `data`, for every shard. */
     readonly data: unknown = undefined,
+    /** This shard's stack of each host of the network `launch` was given, by name. */
+    readonly hosts: Readonly<Record<string, Host>> = {},
   ) {}
+
+  /** The first host's stack on this shard (throws without a network). */
+  get host(): Host {
+    const first = Object.values(this.hosts)[0];
+    if (first === undefined) throw new Error('this engine has no network: give launch() a `network` with at least one host');
+    return first;
+  }
+
+  /** The node:net-compatible API of the first host, on this shard. */
+  get net(): Net {
+    return this.host.net;
+  }
+
+  /** The node:dgram-compatible API of the first host, on this shard. */
+  get dgram(): Dgram {
+    return this.host.dgram;
+  }
 
   /** Runs `fn` when the engine stops, while every shard still runs. */
   atExit(fn: Hook): void {

@@ -35,6 +35,17 @@ export interface ArpOptions {
   queueLength?: number;
   /** Packets held for all unresolved addresses together (default 1024). */
   queueTotal?: number;
+  /**
+   * Answer requests for our address (default true). Of several stacks sharing an address
+   * (shards), one answers; the others still learn from what they see.
+   */
+  answer?: boolean;
+  /**
+   * A reply to our address creates an entry even when this stack did not ask (default
+   * false; Linux's arp_accept, for replies only): shards sharing an address each see the
+   * replies to any shard's request, and so learn what one of them asked for.
+   */
+  learnReplies?: boolean;
 }
 
 class Entry {
@@ -63,6 +74,8 @@ export class Arp implements L3Receiver {
   private readonly retryMs: number;
   private readonly queueLength: number;
   private readonly queueTotal: number;
+  private readonly answer: boolean;
+  private readonly learnReplies: boolean;
   private queued = 0;
   onFailure: ArpFailure | null = null;
 
@@ -79,6 +92,8 @@ export class Arp implements L3Receiver {
     this.retryMs = options.retryMs ?? 1000;
     this.queueLength = options.queueLength ?? 128;
     this.queueTotal = options.queueTotal ?? 1024;
+    this.answer = options.answer ?? true;
+    this.learnReplies = options.learnReplies ?? false;
   }
 
   /** Entries in the cache (resolved or waiting). */
@@ -153,13 +168,15 @@ export class Arp implements L3Receiver {
     this.watcher?.(a.spa, a.sha, a.tpa);
     const forUs = this.isOurs(a.tpa);
     // RFC 826 "Packet Reception": update the sender if we know it; add it only when it
-    // asks us (see above). A gratuitous ARP (spa == tpa) refreshes a known entry.
-    if (a.spa !== 0 && !isMulticastMac(a.sha)) this.update(a.spa, a.sha, now, forUs && a.op === ARP_OP_REQUEST);
+    // asks us (see above), or answers us when we learn replies. A gratuitous ARP (spa ==
+    // tpa) refreshes a known entry.
+    const create = forUs && (a.op === ARP_OP_REQUEST || this.learnReplies);
+    if (a.spa !== 0 && !isMulticastMac(a.sha)) this.update(a.spa, a.sha, now, create);
     if (!forUs) {
       this.counters.rxNotForUs++;
       return;
     }
-    if (a.op === ARP_OP_REQUEST) this.sendArp(ARP_OP_REPLY, a.sha, a.tpa, a.sha, a.spa);
+    if (a.op === ARP_OP_REQUEST && this.answer) this.sendArp(ARP_OP_REPLY, a.sha, a.tpa, a.sha, a.spa);
   }
 
   /** Drops every entry and the packets waiting (the stack is being torn down). */

@@ -15,6 +15,13 @@ export const DEFAULT_RSS_KEY = Uint8Array.from([
   0x6a, 0x42, 0xb7, 0x3b, 0xbe, 0xac, 0x01, 0xfa,
 ]);
 
+/**
+ * A key whose hash is the same both ways of a flow: 0x6d5a repeated (Woo and Park,
+ * "Scalable TCP Session Monitoring with Symmetric Receive-side Scaling", 2012). With
+ * it, a packet and its reply land on the same queue; Microsoft's key does not do that.
+ */
+export const SYMMETRIC_RSS_KEY = Uint8Array.from({ length: 40 }, (_, i) => (i & 1 ? 0x5a : 0x6d));
+
 /** The hash of `len` bytes of `input` from `off`, bit by bit (the reference definition). */
 export function toeplitzReference(key: Uint8Array, input: Uint8Array, off = 0, len = input.length - off): number {
   if (len > key.length - 4) throw new RangeError(`a ${key.length}-byte key hashes at most ${key.length - 4} input bytes`);

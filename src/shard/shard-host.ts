@@ -1,0 +1,52 @@
+/**
+ * One shard's stack of a host that several shards share (one address, one MAC): built
+ * over the shard's queue (its own device queue, or a proxy queue), with what sharing an
+ * address asks of each stack — outgoing ports whose replies steer back to this shard,
+ * its own slice of the IP identification space, one announcer (a gratuitous ARP once,
+ * not N times), one shard answering ARP requests while every shard learns from every
+ * ARP frame (requests for us and replies to any shard's request), and reassembled datagrams sent on to the shard of their 4-tuple
+ * (Seastar's "forward twice"). The same for shards on one thread (group.ts) and shards
+ * in workers (worker-network.ts).
+ */
+import { Host, type HostOptions } from '../api/host.js';
+import type { Device } from '../link/device.js';
+import type { EventLoop } from '../time/loop.js';
+import type { FrameForwarder } from './forward.js';
+import type { ProxyQueue } from './proxy-queue.js';
+import { forwardReassembled, ShardQueue } from './shard-queue.js';
+import type { Steering } from './steering.js';
+
+export type ShardHostOptions = Omit<HostOptions, 'device' | 'loop' | 'queue'>;
+
+export function shardHost(
+  shard: number,
+  queue: ShardQueue | ProxyQueue,
+  device: Pick<Device, 'name' | 'mac' | 'features'>,
+  steering: Steering,
+  fwd: FrameForwarder,
+  loop: EventLoop,
+  options: ShardHostOptions,
+): Host {
+  const shards = steering.shards;
+  const view: Device = { name: `${device.name}/${shard}`, mac: device.mac, features: device.features, queues: [queue] };
+  // Shards share an address: each takes every N-th IP identification.
+  const ipv4 = { ...options.ipv4, idSpace: { index: shard, count: shards } };
+  // Every shard sees every ARP frame (shard-queue.ts): one answers, all learn.
+  const arp = { ...options.arp, answer: shard === 0, learnReplies: true };
+  const host = new Host({
+    ...options,
+    seed: (options.seed ?? 1) * 1000 + shard,
+    device: view,
+    loop,
+    portFilter: steering.portFilter(shard),
+    ipv4,
+    arp,
+    announce: shard === 0,
+  });
+  const stack = host.stack;
+  const mac = device.mac;
+  const scratch = new Uint8Array(64);
+  stack.ipv4.onReassembled = (p) =>
+    queue instanceof ShardQueue ? queue.takeReassembled(p, stack.address, mac) : forwardReassembled(p, stack.address, mac, shard, steering, fwd, scratch);
+  return host;
+}

@@ -1,0 +1,149 @@
+/**
+ * The memory link across workers: hosts whose devices have one queue per shard, queue i
+ * of every device living in shard i's worker, as a multi-queue veth does (what one end
+ * sends on queue i arrives on the other end's queue i). So a shard's medium is in its
+ * own thread — a cable between two hosts' queues i, a switch for more — and frames cross
+ * threads only where the stacks' steering sends them: to the shard that owns their flow,
+ * over the host's mesh (forward.ts), exactly as on a TAP with one queue per shard.
+ *
+ * A host's shard stacks share its address and MAC (shard-host.ts). Built in two steps,
+ * because forwarding needs every shard's pools: `NetworkShard` makes this shard's devices
+ * and pools; once the engine has gathered every shard's (`sharedPools`), `start` builds
+ * the queues, forwarders and stacks.
+ */
+import type { Host } from '../api/host.js';
+import type { Pollable } from '../link/device.js';
+import { MemoryDevice, type MemoryDeviceOptions } from '../link/memory/device.js';
+import { MemorySwitch } from '../link/memory/switch.js';
+import { MemoryWire } from '../link/memory/wire.js';
+import type { EventLoop } from '../time/loop.js';
+import { FrameForwarder, sharedPoolsOf, type ForwardCounters, type SharedPoolInfo } from './forward.js';
+import { MeshEndpoint, type MeshMemory } from './mesh.js';
+import { shardHost, type ShardHostOptions } from './shard-host.js';
+import { ShardQueue, type ShardQueueCounters } from './shard-queue.js';
+import { Steering, type SteeringOptions } from './steering.js';
+import { startShardedDhcp, takeLeases } from './lease.js';
+import type { DhcpClient } from '../stack/dhcp.js';
+
+/** A host on the memory link that spans the shards (every field structured-clone safe). */
+export interface SpannedHostSpec extends Omit<ShardHostOptions, 'pool' | 'portFilter' | 'wake'> {
+  /** What shards call it: `shard.hosts[name]`. */
+  name: string;
+  /** Its MAC address (default: 02:00:00:00:00:<its index + 1>). */
+  mac?: number;
+  /** Its device's features, per queue (the device has one queue per shard). */
+  device?: Omit<MemoryDeviceOptions, 'mac' | 'queues' | 'sharedPools' | 'name'>;
+  /** Redirection table and key (default: the device's RSS key, shards round-robin). */
+  steering?: SteeringOptions;
+  /** Frames one shard may hold of another's (default 1000). */
+  maxInFlight?: number;
+  /** Get the address by DHCP (leave `address` out): the client runs on shard 0, its leases reach every shard. */
+  dhcp?: boolean;
+}
+
+export interface MemoryNetworkSpec {
+  hosts: SpannedHostSpec[];
+}
+
+/** What one shard counts for one host: its device queue, steering and forwarding, and every layer of its stack. */
+export interface ShardHostCounters {
+  host: string;
+  shard: number;
+  queue: { rxFrames: number; txFrames: number; rxDrops: number; txDrops: number };
+  steering: ShardQueueCounters;
+  forward: ForwardCounters;
+  stack: ReturnType<Host['stack']['counters']>;
+}
+
+export class NetworkShard {
+  readonly devices: MemoryDevice[];
+  /** Each host's stack on this shard, by name (after `start`). */
+  readonly hosts: Record<string, Host> = {};
+  /** On shard 0, the DHCP client of each host that asked for one. */
+  readonly dhcp: Record<string, DhcpClient> = {};
+  private readonly queues: ShardQueue[] = [];
+  private readonly forwarders: FrameForwarder[] = [];
+  private readonly pollables: Pollable[] = [];
+
+  constructor(
+    private readonly spec: MemoryNetworkSpec,
+    readonly shard: number,
+    readonly shards: number,
+    private readonly loop: EventLoop,
+  ) {
+    const names = new Set<string>();
+    for (const h of spec.hosts) {
+      if (names.has(h.name)) throw new TypeError(`two hosts are named ${JSON.stringify(h.name)}`);
+      names.add(h.name);
+    }
+    this.devices = spec.hosts.map((h, i) => new MemoryDevice({ ...h.device, name: h.name, mac: h.mac ?? 0x02_00_00_00_00_00 + i + 1, queues: 1, sharedPools: true }));
+  }
+
+  /** This shard's pools of each host, for the other shards to read forwarded frames from. */
+  sharedPools(): SharedPoolInfo[][] {
+    return this.devices.map((d) => sharedPoolsOf(d.queues[0]!.rxPools));
+  }
+
+  /**
+   * Builds the medium, the queues and the stacks. `meshes[h]`: host h's mesh; `pools[h][s]`:
+   * shard s's pools of host h.
+   */
+  start(meshes: readonly MeshMemory[], pools: readonly (readonly (readonly SharedPoolInfo[])[])[]): void {
+    const { devices, loop, shard } = this;
+    if (devices.length === 2) this.pollables.push(new MemoryWire(devices[0]!, devices[1]!));
+    else if (devices.length > 2) {
+      const sw = new MemorySwitch();
+      for (const d of devices) sw.attach(d);
+      this.pollables.push(sw);
+    }
+    this.spec.hosts.forEach((h, i) => {
+      const { name, mac: _mac, device: _device, steering: steeringOptions, maxInFlight = 1000, dhcp = false, ...hostOptions } = h;
+      const device = devices[i]!;
+      const steering = new Steering(this.shards, { key: device.features.rss.key, ...steeringOptions });
+      const mesh = meshes[i]!;
+      const fwd = new FrameForwarder(new MeshEndpoint(mesh, shard), device.queues[0]!.rxPools, pools[i]!, mesh.capacity, maxInFlight);
+      fwd.wake = () => loop.wake();
+      const queue = new ShardQueue(shard, device.queues[0]!, steering, fwd);
+      this.queues.push(queue);
+      this.forwarders.push(fwd);
+      this.pollables.push(queue);
+      const host = shardHost(shard, queue, device, steering, fwd, loop, { seed: i + 1, ...hostOptions });
+      this.hosts[name] = host;
+      if (shard > 0) takeLeases(fwd, host.stack);
+      else if (dhcp) this.dhcp[name] = startShardedDhcp(host.stack, fwd, this.shards);
+    });
+    for (const p of this.pollables) loop.add(p);
+  }
+
+  /** Frames other shards forwarded here and not yet read (the doorbell's re-check). */
+  get pending(): number {
+    let n = 0;
+    for (const f of this.forwarders) n += f.pending;
+    return n;
+  }
+
+  counters(): ShardHostCounters[] {
+    return this.spec.hosts.flatMap((h, i) => {
+      const host = this.hosts[h.name];
+      if (host === undefined) return [];
+      const s = this.devices[i]!.queues[0]!.stats;
+      return [
+        {
+          host: h.name,
+          shard: this.shard,
+          queue: { rxFrames: s.rxFrames, txFrames: s.txFrames, rxDrops: s.rxDrops, txDrops: s.txDrops },
+          steering: { ...this.queues[i]!.counters },
+          forward: structuredClone(this.forwarders[i]!.counters),
+          stack: host.stack.counters(),
+        },
+      ];
+    });
+  }
+
+  /** Stops every stack; the loop no longer polls the queues or the medium. */
+  close(): void {
+    for (const d of Object.values(this.dhcp)) d.stop();
+    for (const h of Object.values(this.hosts)) h.close();
+    for (const p of this.pollables) this.loop.remove(p);
+  }
+}

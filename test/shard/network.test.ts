@@ -1,0 +1,76 @@
+/**
+ * Shards in workers on the memory link that spans them (src/shard/worker-network.ts):
+ * two hosts, a server and a client, each with one queue per shard; shard i runs both
+ * hosts' stacks over their queues i. Connections land on the shard that owns them and
+ * their bytes arrive intact, with and without forwarding between the shards.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { launch } from '../../src/shard/engine.js';
+import { DEFAULT_RSS_KEY, SYMMETRIC_RSS_KEY } from '../../src/wire/toeplitz.js';
+import { ACCEPTED, FINISHED, INTACT, RESULT_WORDS, WRONG_PORT, WRONG_SHARD, resultOf, type EchoPairsData } from './apps/echo-pairs.js';
+
+const app = new URL('./apps/echo-pairs.js', import.meta.url);
+
+async function waitFinished(results: SharedArrayBuffer, shards: number, ms: number): Promise<void> {
+  const r = new Int32Array(results);
+  const until = Date.now() + ms;
+  while (Atomics.load(r, FINISHED) < shards) {
+    if (Date.now() > until) throw new Error(`only ${Atomics.load(r, FINISHED)} of ${shards} shards finished within ${ms} ms`);
+    await new Promise((res) => setTimeout(res, 10));
+  }
+}
+
+for (const shards of [2, 4]) {
+  for (const aligned of [true, false]) {
+    const how = aligned ? 'a symmetric key on both hosts: no frame of a connection crosses shards' : 'different keys: half the flows owned by another server shard, their frames forwarded';
+    test(`network: ${shards} shards in workers, 16 echo connections of 64 KB per client shard; ${how}`, async () => {
+      const connections = 16;
+      const serverKey = SYMMETRIC_RSS_KEY;
+      const clientKey = aligned ? SYMMETRIC_RSS_KEY : DEFAULT_RSS_KEY;
+      const results = new SharedArrayBuffer(4 * (2 + shards * RESULT_WORDS));
+      const data: EchoPairsData = { results, connections, bytes: 64 * 1024, serverAddress: '10.0.0.1', serverKey, clientKey };
+      const engine = await launch(app, {
+        shards,
+        data,
+        network: {
+          hosts: [
+            { name: 'server', address: '10.0.0.1/24', device: { rssKey: serverKey } },
+            { name: 'client', address: '10.0.0.2/24', device: { rssKey: clientKey } },
+          ],
+        },
+      });
+      try {
+        await waitFinished(results, shards, 60_000);
+        const counters = await engine.counters();
+        let accepted = 0;
+        let forwardedTcp = 0;
+        for (let s = 0; s < shards; s++) {
+          assert.equal(resultOf(results, s, INTACT), connections, `shard ${s}: every echo intact (SHA-256)`);
+          assert.equal(resultOf(results, s, WRONG_SHARD), 0, `shard ${s}: accepted only connections it owns`);
+          assert.equal(resultOf(results, s, WRONG_PORT), 0, `shard ${s}: connected only from ports whose replies steer back to it`);
+          accepted += resultOf(results, s, ACCEPTED);
+          const c = counters[s]!;
+          assert.equal(c.shard, s);
+          for (const h of c.hosts) {
+            forwardedTcp += h.steering.forwarded;
+            assert.equal(h.forward.drops.inFlight + h.forward.drops.ringFull + h.forward.drops.noFrame, 0, `shard ${s} ${h.host}: no forwarding drops`);
+            assert.equal(h.queue.rxDrops + h.queue.txDrops, 0, `shard ${s} ${h.host}: no queue drops`);
+          }
+        }
+        assert.equal(accepted, shards * connections, 'every connection accepted once');
+        const server0 = counters.map((c) => c.hosts.find((h) => h.host === 'server')!);
+        const spread = server0.map((h) => h.stack.tcp.passiveOpens);
+        assert.ok(spread.every((n) => n > 0), `every server shard accepted some: ${spread.join(', ')}`);
+        if (aligned) {
+          // Only the ARP exchange crosses: requests to shard 0, replies to every shard.
+          assert.ok(forwardedTcp <= 2 * shards, `aligned: almost nothing forwarded (${forwardedTcp})`);
+        } else {
+          assert.ok(forwardedTcp > shards * connections, `unaligned: frames forwarded (${forwardedTcp})`);
+        }
+      } finally {
+        await engine.stop();
+      }
+    });
+  }
+}

@@ -1,0 +1,155 @@
+/**
+ * What shards sharing one address share (seed 001), on one thread under the virtual
+ * clock: a DHCP lease got by shard 0 is every shard's address (and its loss every
+ * shard's), an ARP entry one shard learned serves the others, and 8,000-byte pings —
+ * fragments landing on a queue of a shard that does not own them — are answered whole.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { MemoryNetwork } from '../../src/api/network.js';
+import { VirtualClock } from '../../src/time/clock.js';
+import { IPV4_BROADCAST, parseIpv4 } from '../../src/wire/addr.js';
+import { IPPROTO_UDP } from '../../src/wire/ipv4.js';
+import { BOOTP_REPLY, DHCPACK, DHCPDISCOVER, DHCPNAK, DHCPOFFER, DHCPREQUEST, dhcpMessageLength, emitDhcp, parseDhcp, type DhcpMessage } from '../../src/wire/dhcp.js';
+import type { Host } from '../../src/api/host.js';
+
+const SEED = Number(process.env['SHOAL_SEED'] ?? Date.now() % 2 ** 31);
+const S = `(seed ${SEED}; rerun with SHOAL_SEED=${SEED})`;
+const SERVER = parseIpv4('10.0.0.1');
+const OFFERED = parseIpv4('10.0.0.50');
+
+/** A scripted DHCP server on `host`: OFFER and ACK (60 s leases) until `nak()` says NAK from then on. */
+function dhcpServer(host: Host): { requests: () => number; nak: () => void } {
+  let requests = 0;
+  let naking = false;
+  host.stack.ipv4.addFilter((p, h) => {
+    if (h.protocol !== IPPROTO_UDP) return false;
+    const bytes = p.toBytes().subarray(h.headerLength);
+    if (((bytes[2]! << 8) | bytes[3]!) !== 67) return false;
+    p.release();
+    const m = parseDhcp(bytes, 8, bytes.length - 8);
+    if (typeof m !== 'object') return true;
+    if (m.messageType === DHCPREQUEST) requests++;
+    const type = m.messageType === DHCPDISCOVER ? DHCPOFFER : naking ? DHCPNAK : DHCPACK;
+    const r: DhcpMessage = {
+      op: BOOTP_REPLY, htype: 1, hlen: 6, hops: 0, xid: m.xid, secs: 0, broadcast: m.broadcast,
+      ciaddr: m.ciaddr, yiaddr: type === DHCPNAK ? 0 : OFFERED, siaddr: 0, giaddr: 0, chaddr: m.chaddr,
+      messageType: type, serverId: SERVER, subnetMask: parseIpv4('255.255.255.0'), routers: [SERVER], leaseTime: 60,
+    };
+    const out = new Uint8Array(dhcpMessageLength(r));
+    emitDhcp(r, out, 0);
+    host.stack.udp.sendFrom(out, SERVER, 67, m.ciaddr !== 0 && !m.broadcast ? m.ciaddr : IPV4_BROADCAST, 68);
+    return true;
+  });
+  return { requests: () => requests, nak: () => (naking = true) };
+}
+
+for (const shards of [2, 4]) {
+  test(`shards (${shards}, one thread): DHCP runs on shard 0 and its lease is every shard's address; connections to it work on every shard; a NAK at renewal takes it from all`, () => {
+    const net = new MemoryNetwork({ clock: new VirtualClock(), switch: { seed: SEED } });
+    net.loop.stop();
+    const server = net.addHost();
+    const dhcp = dhcpServer(server);
+    const group = net.addShardedHost({ shards, address: undefined });
+    for (const h of group.hosts) assert.equal(h.stack.address, 0, 'no address before the lease');
+    const client = group.startDhcp({ probeMs: 0 });
+    net.loop.runUntil({ done: () => client.state === 'BOUND' && group.hosts.every((h) => h.stack.address === OFFERED), until: 10_000 });
+    group.hosts.forEach((h, shard) => {
+      assert.equal(h.stack.address, OFFERED, `shard ${shard} has the leased address ${S}`);
+      assert.equal(h.stack.ipv4.prefix, 24, `shard ${shard}'s prefix`);
+      assert.equal(h.stack.ipv4.gateway, SERVER, `shard ${shard}'s gateway`);
+    });
+
+    // The server reaches the leased address; each connection is served by the shard that owns it.
+    const served = new Set<number>();
+    group.hosts.forEach((h, shard) => {
+      h.stack.tcp.listen(80).onConnection((c) => {
+        served.add(shard);
+        c.onReadable = () => {
+          for (let b = c.read(); b !== null; b = c.read()) c.write(b);
+        };
+        c.onEnd = () => c.close();
+      });
+    });
+    let echoed = 0;
+    for (let i = 0; i < 32; i++) {
+      const c = server.stack.tcp.connect({ dst: OFFERED, dstPort: 80 });
+      c.onConnect = () => {
+        c.write(new Uint8Array([i]), 0, 1);
+        c.shutdown();
+      };
+      c.onReadable = () => {
+        for (let b = c.read(); b !== null; b = c.read()) if (b[0] === i) echoed++;
+      };
+      c.onEnd = () => c.close();
+    }
+    net.loop.runUntil({ done: () => echoed === 32, until: net.loop.clock.now() + 10_000 });
+    assert.equal(echoed, 32, `every connection to the leased address answered ${S}`);
+    assert.equal(served.size, shards, 'every shard served some');
+
+    // Renewal (T1 = 30 s) is NAKed: the address goes on every shard.
+    dhcp.nak();
+    net.loop.runUntil({ done: () => group.hosts.every((h) => h.stack.address === 0), until: net.loop.clock.now() + 40_000 });
+    group.hosts.forEach((h, shard) => assert.equal(h.stack.address, 0, `shard ${shard} lost the address with the NAK ${S}`));
+    assert.ok(dhcp.requests() >= 2);
+    client.stop();
+    net.close();
+  });
+}
+
+test('shards (one thread): an ARP entry learned on one shard serves the others (the reply reaches every shard)', () => {
+  const net = new MemoryNetwork({ clock: new VirtualClock(), switch: { seed: SEED } });
+  net.loop.stop();
+  const peer = net.addHost();
+  const group = net.addShardedHost({ shards: 3 });
+  const got: number[] = [];
+  peer.stack.udp.open().bind(9).onMessage = (d) => got.push(d.data[0]!);
+  const sockets = group.hosts.map((h) => h.stack.udp.open());
+  net.loop.runUntil({ until: 100 }); // the announcement (a gratuitous ARP request) is out
+  const asked = (shard: number): number => group.hosts[shard]!.stack.counters().arp.txRequests;
+  const before = [0, 1, 2].map(asked);
+  sockets[0]!.send(new Uint8Array([0]), 9, SERVER);
+  net.loop.runUntil({ done: () => got.length === 1, until: net.loop.clock.now() + 5_000 });
+  assert.deepEqual(got, [0]);
+  assert.equal(asked(0) - before[0]!, 1, 'shard 0 asked');
+  sockets[1]!.send(new Uint8Array([1]), 9, SERVER);
+  sockets[2]!.send(new Uint8Array([2]), 9, SERVER);
+  net.loop.runUntil({ done: () => got.length === 3, until: net.loop.clock.now() + 5_000 });
+  assert.deepEqual(got.sort(), [0, 1, 2], 'the other shards reached the peer');
+  assert.equal(asked(1) - before[1]!, 0, 'shard 1 used what shard 0 learned');
+  assert.equal(asked(2) - before[2]!, 0, 'shard 2 used what shard 0 learned');
+  net.close();
+});
+
+test('shards (one thread): 8,000-byte pings to the shared address, their fragments landing on queues of other shards, are answered whole', () => {
+  const net = new MemoryNetwork({ clock: new VirtualClock(), switch: { seed: SEED } });
+  net.loop.stop();
+  const peer = net.addHost();
+  const shards = 4;
+  // The device's table disagrees with steering: frames land on one queue, their shard is another.
+  const table = new Uint8Array(128);
+  for (let i = 0; i < 128; i++) table[i] = shards - 1 - (i % shards);
+  const group = net.addShardedHost({ shards, device: { rssTable: table } });
+  const target = group.hosts[0]!.stack.address;
+  const replies = new Map<number, boolean>();
+  peer.stack.icmp.onEchoReply = (src, _id, seq, data) => {
+    let ok = src === target && data.length === 8000;
+    for (let i = 0; i < data.length && ok; i++) ok = data[i] === ((seq + i) & 0xff);
+    replies.set(seq, ok);
+  };
+  const count = 20;
+  for (let seq = 0; seq < count; seq++) {
+    const payload = new Uint8Array(8000);
+    for (let i = 0; i < payload.length; i++) payload[i] = (seq + i) & 0xff;
+    assert.ok(peer.stack.icmp.sendEcho(target, 7, seq, payload));
+    net.loop.runUntil({ until: net.loop.clock.now() + 10 });
+  }
+  net.loop.runUntil({ done: () => replies.size === count, until: net.loop.clock.now() + 5_000 });
+  assert.equal(replies.size, count, `every ping answered ${S}`);
+  for (const [seq, ok] of replies) assert.ok(ok, `ping ${seq} answered whole`);
+  const forwarded = group.queues.reduce((n, q) => n + q.counters.forwarded, 0);
+  assert.ok(forwarded > 0, 'fragments were forwarded to the shard that reassembles them');
+  const reassembled = group.hosts.map((h) => h.stack.counters().ipv4.reasmOks);
+  assert.equal(reassembled.reduce((a, b) => a + b, 0), count, `each ping reassembled once: ${reassembled.join(', ')}`);
+  net.close();
+});
