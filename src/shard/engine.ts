@@ -17,6 +17,7 @@ import type { ShardCounters, ToEngine, ToShard } from './engine-messages.js';
 import { ringCapacityFor, type SharedPoolInfo } from './forward.js';
 import { meshMemory } from './mesh.js';
 import type { MemoryNetworkSpec } from './worker-network.js';
+import { ListenPorts } from '../stack/ports.js';
 
 export interface LaunchOptions {
   /** Shard threads (default: the number of cores). */
@@ -84,7 +85,14 @@ export class Engine {
     const mesh = meshMemory(shards, capacity);
     this.pools = new Array<null>(shards).fill(null);
     // A mesh per host for its forwarded frames, sharing the shards' doorbells.
-    const net = network === undefined ? null : { spec: network, meshes: network.hosts.map((h) => meshMemory(shards, ringCapacityFor(h.maxInFlight ?? 1000), true, mesh.bells)) };
+    const net =
+      network === undefined
+        ? null
+        : {
+            spec: network,
+            meshes: network.hosts.map((h) => meshMemory(shards, ringCapacityFor(h.maxInFlight ?? 1000), true, mesh.bells)),
+            listenMemory: network.hosts.map(() => ListenPorts.memory()),
+          };
     for (let id = 0; id < shards; id++) {
       const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: { moduleUrl, id, count: shards, mesh, data, network: net } });
       const t = new ShardThread(id, worker);

@@ -4,19 +4,21 @@
  * address asks of each stack — outgoing ports whose replies steer back to this shard,
  * its own slice of the IP identification space, one announcer (a gratuitous ARP once,
  * not N times), one shard answering ARP requests while every shard learns from every
- * ARP frame (requests for us and replies to any shard's request), and reassembled datagrams sent on to the shard of their 4-tuple
+ * ARP frame (requests for us and replies to any shard's request), one port for every
+ * shard's listen(0), and reassembled datagrams sent on to the shard of their 4-tuple
  * (Seastar's "forward twice"). The same for shards on one thread (group.ts) and shards
  * in workers (worker-network.ts).
  */
 import { Host, type HostOptions } from '../api/host.js';
 import type { Device } from '../link/device.js';
+import { ListenPorts } from '../stack/ports.js';
 import type { EventLoop } from '../time/loop.js';
 import type { FrameForwarder } from './forward.js';
 import type { ProxyQueue } from './proxy-queue.js';
 import { forwardReassembled, ShardQueue } from './shard-queue.js';
 import type { Steering } from './steering.js';
 
-export type ShardHostOptions = Omit<HostOptions, 'device' | 'loop' | 'queue'>;
+export type ShardHostOptions = Omit<HostOptions, 'device' | 'loop' | 'queue' | 'listenPorts'>;
 
 export function shardHost(
   shard: number,
@@ -26,6 +28,8 @@ export function shardHost(
   fwd: FrameForwarder,
   loop: EventLoop,
   options: ShardHostOptions,
+  /** Where the shards of this address agree on their listen(0) ports (ListenPorts.memory()). */
+  listenMemory: SharedArrayBuffer,
 ): Host {
   const shards = steering.shards;
   const view: Device = { name: `${device.name}/${shard}`, mac: device.mac, features: device.features, queues: [queue] };
@@ -42,6 +46,7 @@ export function shardHost(
     ipv4,
     arp,
     announce: shard === 0,
+    listenPorts: new ListenPorts(listenMemory),
   });
   const stack = host.stack;
   const mac = device.mac;

@@ -81,8 +81,12 @@ export class ShardQueue implements Queue {
     private readonly inner: Queue,
     private readonly steering: Steering,
     private readonly fwd: FrameForwarder,
+    /** More device queues this shard drives: their frames are steered the same; transmit is `inner`'s. */
+    private readonly extra: readonly Queue[] = [],
   ) {
-    inner.setReceiver((burst, n) => this.steer(burst, n));
+    const steer = (burst: Packet[], n: number): void => this.steer(burst, n);
+    inner.setReceiver(steer);
+    for (const q of extra) q.setReceiver(steer);
     fwd.onFrames = (burst, n) => this.receiver(burst, n);
     this.fromProxies = new PacketRing(PROXY_IN_FLIGHT * steering.shards);
     fwd.onTransmit = (p) => {
@@ -123,12 +127,16 @@ export class ShardQueue implements Queue {
   poll(now: number): number {
     let work = this.fwd.receive();
     work += this.inner.poll(now);
+    for (let i = 0; i < this.extra.length; i++) work += this.extra[i]!.poll(now);
     this.fwd.flush();
     return work;
   }
 
   nextEventAt(): number {
-    return this.fwd.pending > 0 || this.fwd.unflushed ? 0 : this.inner.nextEventAt();
+    if (this.fwd.pending > 0 || this.fwd.unflushed) return 0;
+    let t = this.inner.nextEventAt();
+    for (let i = 0; i < this.extra.length; i++) t = Math.min(t, this.extra[i]!.nextEventAt());
+    return t;
   }
 
   /** Seastar's "forward twice" for a datagram reassembled on this shard (see `forwardReassembled`). */

@@ -8,9 +8,10 @@
  *   other IPv4 to a group MAC        → BROADCAST (every shard)
  *   IPv4 fragment                    → 2-tuple: all fragments of a datagram meet on one shard,
  *                                      which reassembles and steers again (`shardOfDatagram`)
- *   TCP, UDP                         → the link's hash if it gives one, else the 4-tuple
+ *   TCP, UDP                         → a pin (our port, the peer's address), else the link's
+ *                                      hash if it gives one, else the 4-tuple
  *   ICMP error                       → the 4-tuple it quotes, reversed: its flow's shard
- *   other ICMP (echo...), other IPv4 → 2-tuple
+ *   other ICMP (echo...), other IPv4 → the peer's address pin, else the 2-tuple
  *   not IPv4, malformed              → shard 0 (which drops and counts it)
  *
  * Hashes are Toeplitz (Microsoft RSS, "RSS hashing functions") over the fields of an
@@ -48,7 +49,15 @@ export interface SteeringOptions {
   key?: Uint8Array;
   /** 128 shard ids, each below `shards`; round-robin over the shards otherwise. */
   table?: ArrayLike<number>;
+  /**
+   * Flows pinned to a shard whatever their hash (libVMA's ring allocation by socket or
+   * peer): every flow to one of our ports (`port`: a server's), or from one peer
+   * (`address`). A port pin is looked at first.
+   */
+  pins?: readonly SteeringPin[];
 }
+
+export type SteeringPin = { port: number; shard: number } | { address: Ipv4Address; shard: number };
 
 /** Throws a RangeError unless `table` has 128 entries, each a shard id below `shards`. */
 export function checkRedirectionTable(table: ArrayLike<number>, shards: number): void {
@@ -67,6 +76,9 @@ export class Steering {
   readonly shards: number;
   readonly hasher: ToeplitzHasher;
   private readonly redirect = new Uint8Array(RSS_TABLE_SIZE);
+  /** Pinned local ports: the shard + 1 (0: not pinned); null without port pins. */
+  private readonly portPins: Uint8Array | null = null;
+  private readonly addressPins: Map<Ipv4Address, number> | null = null;
 
   constructor(shards: number, options: SteeringOptions = {}) {
     if (!(Number.isInteger(shards) && shards >= 1 && shards <= MAX_SHARDS)) {
@@ -75,6 +87,40 @@ export class Steering {
     this.shards = shards;
     this.hasher = hasherFor(options.key ?? DEFAULT_RSS_KEY);
     this.setTable(options.table ?? evenRssTable(shards));
+    for (const pin of options.pins ?? []) {
+      if (!(Number.isInteger(pin.shard) && pin.shard >= 0 && pin.shard < shards)) throw new RangeError(`a pin names shard ${pin.shard}: shards are 0..${shards - 1}`);
+      if ('port' in pin) {
+        if (!(Number.isInteger(pin.port) && pin.port > 0 && pin.port < 65536)) throw new RangeError(`a pin names port ${pin.port}: ports are 1..65535`);
+        this.portPins ??= new Uint8Array(65536);
+        this.portPins[pin.port] = pin.shard + 1;
+      } else {
+        if (!(Number.isInteger(pin.address) && pin.address >= 0 && pin.address <= 0xffffffff)) throw new RangeError(`a pin names address ${String(pin.address)}: give it as a number (parseIpv4)`);
+        this.addressPins ??= new Map();
+        this.addressPins.set(pin.address, pin.shard);
+      }
+    }
+  }
+
+  /** The shard a pin names for a flow from `remote` to our `localPort` (0: no port), or -1. */
+  private pinned(remote: Ipv4Address, localPort: number): number {
+    const ports = this.portPins;
+    if (ports !== null && localPort !== 0 && ports[localPort]! > 0) return ports[localPort]! - 1;
+    return this.addressPins?.get(remote) ?? -1;
+  }
+
+  /** TCP and UDP: a pin, else the hash of the 4-tuple in incoming order (or the link's). */
+  private flowShard(src: Ipv4Address, dst: Ipv4Address, srcPort: number, dstPort: number, linkHash = -1): number {
+    if (this.portPins !== null || this.addressPins !== null) {
+      const pin = this.pinned(src, dstPort);
+      if (pin >= 0) return pin;
+    }
+    return this.redirect[(linkHash >= 0 ? linkHash : this.hasher.hashIpv4Ports(src, dst, srcPort, dstPort)) & MASK]!;
+  }
+
+  /** Other IPv4 (fragments, ICMP): an address pin, else the hash of the 2-tuple. */
+  private pairShard(src: Ipv4Address, dst: Ipv4Address): number {
+    const pin = this.addressPins?.get(src);
+    return pin !== undefined ? pin : this.redirect[this.hasher.hashIpv4(src, dst) & MASK]!;
   }
 
   /** A copy of the redirection table. */
@@ -121,21 +167,20 @@ export class Steering {
     // What of the L4 part is here to read (the rest may be in other fragments).
     const l4Here = Math.min(l4Len, off + len - l4);
     // MF or a fragment offset (RFC 791): only the first fragment has ports.
-    if ((readU16(b, ip + 6) & 0x3fff) !== 0) return group ? BROADCAST : this.redirect[this.hasher.hashIpv4(src, dst) & MASK]!;
+    if ((readU16(b, ip + 6) & 0x3fff) !== 0) return group ? BROADCAST : this.pairShard(src, dst);
     if (proto === IPPROTO_TCP || proto === IPPROTO_UDP) {
       if (l4Len < (proto === IPPROTO_TCP ? TCP_HEADER_LENGTH : UDP_HEADER_LENGTH) || l4Here < 4) return 0;
       const srcPort = readU16(b, l4);
       const dstPort = readU16(b, l4 + 2);
       if (proto === IPPROTO_UDP && srcPort === DHCP_SERVER_PORT && dstPort === DHCP_CLIENT_PORT) return 0;
       if (group) return BROADCAST;
-      const hash = linkHash >= 0 ? linkHash : this.hasher.hashIpv4Ports(src, dst, srcPort, dstPort);
-      return this.redirect[hash & MASK]!;
+      return this.flowShard(src, dst, srcPort, dstPort, linkHash);
     }
     if (group) return BROADCAST;
     if (proto === IPPROTO_ICMP && l4Here >= ICMP_HEADER_LENGTH && isIcmpError(b[l4]!)) {
       return this.shardOfQuote(b, l4 + ICMP_HEADER_LENGTH, l4Here - ICMP_HEADER_LENGTH);
     }
-    return this.redirect[this.hasher.hashIpv4(src, dst) & MASK]!;
+    return this.pairShard(src, dst);
   }
 
   /**
@@ -145,9 +190,9 @@ export class Steering {
    * reassembles its own copy and keeps it.)
    */
   shardOfDatagram(src: Ipv4Address, dst: Ipv4Address, protocol: number, srcPort: number, dstPort: number): number {
-    if (protocol !== IPPROTO_TCP && protocol !== IPPROTO_UDP) return this.redirect[this.hasher.hashIpv4(src, dst) & MASK]!;
+    if (protocol !== IPPROTO_TCP && protocol !== IPPROTO_UDP) return this.pairShard(src, dst);
     if (protocol === IPPROTO_UDP && srcPort === DHCP_SERVER_PORT && dstPort === DHCP_CLIENT_PORT) return 0;
-    return this.redirect[this.hasher.hashIpv4Ports(src, dst, srcPort, dstPort) & MASK]!;
+    return this.flowShard(src, dst, srcPort, dstPort);
   }
 
   /**
@@ -156,7 +201,7 @@ export class Steering {
    * (TAP), the link decides, and this is only what software steering would do.
    */
   shardOfFlow(local: Ipv4Address, remote: Ipv4Address, localPort: number, remotePort: number): number {
-    return this.redirect[this.hasher.hashIpv4Ports(remote, local, remotePort, localPort) & MASK]!;
+    return this.flowShard(remote, local, remotePort, localPort);
   }
 
   /** For `EphemeralPorts`: connect takes only ports whose incoming packets steer to `shard` (Seastar's connect). */
@@ -184,8 +229,8 @@ export class Steering {
       const dstPort = readU16(b, q + ihl + 2);
       // Our DHCP request (68 → 67): its answers come to shard 0.
       if (proto === IPPROTO_UDP && srcPort === DHCP_CLIENT_PORT && dstPort === DHCP_SERVER_PORT) return 0;
-      return this.redirect[this.hasher.hashIpv4Ports(dst, src, dstPort, srcPort) & MASK]!;
+      return this.flowShard(dst, src, dstPort, srcPort);
     }
-    return this.redirect[this.hasher.hashIpv4(dst, src) & MASK]!;
+    return this.pairShard(dst, src);
   }
 }

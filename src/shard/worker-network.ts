@@ -86,9 +86,9 @@ export class NetworkShard {
 
   /**
    * Builds the medium, the queues and the stacks. `meshes[h]`: host h's mesh; `pools[h][s]`:
-   * shard s's pools of host h.
+   * shard s's pools of host h; `listenMemory[h]`: where host h's shards agree on listen(0) ports.
    */
-  start(meshes: readonly MeshMemory[], pools: readonly (readonly (readonly SharedPoolInfo[])[])[]): void {
+  start(meshes: readonly MeshMemory[], pools: readonly (readonly (readonly SharedPoolInfo[])[])[], listenMemory: readonly SharedArrayBuffer[]): void {
     const { devices, loop, shard } = this;
     if (devices.length === 2) this.pollables.push(new MemoryWire(devices[0]!, devices[1]!));
     else if (devices.length > 2) {
@@ -107,7 +107,7 @@ export class NetworkShard {
       this.queues.push(queue);
       this.forwarders.push(fwd);
       this.pollables.push(queue);
-      const host = shardHost(shard, queue, device, steering, fwd, loop, { seed: i + 1, ...hostOptions });
+      const host = shardHost(shard, queue, device, steering, fwd, loop, { seed: i + 1, ...hostOptions }, listenMemory[i]!);
       this.hosts[name] = host;
       if (shard > 0) takeLeases(fwd, host.stack);
       else if (dhcp) this.dhcp[name] = startShardedDhcp(host.stack, fwd, this.shards);

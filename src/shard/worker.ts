@@ -22,7 +22,7 @@ interface ShardData {
   count: number;
   mesh: MeshMemory;
   data: unknown;
-  network: { spec: MemoryNetworkSpec; meshes: MeshMemory[] } | null;
+  network: { spec: MemoryNetworkSpec; meshes: MeshMemory[]; listenMemory: SharedArrayBuffer[] } | null;
 }
 
 const data = workerData as ShardData;
@@ -50,7 +50,7 @@ const started = (async (): Promise<void> => {
     post({ type: 'pools', pools: network.sharedPools() });
     const all = await pools;
     if (all === null) return;
-    network.start(data.network!.meshes, all);
+    network.start(data.network!.meshes, all, data.network!.listenMemory);
   }
   const mod = (await import(data.moduleUrl)) as { default?: (shard: Shard) => unknown };
   if (typeof mod.default !== 'function') throw new TypeError(`${data.moduleUrl} has no default export to call with each shard`);

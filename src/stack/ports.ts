@@ -42,6 +42,41 @@ const JITTER = 4;
 /** Whether a connection from `local`:`port` to `remote`:`remotePort` may use `port` (beyond it being free). */
 export type PortFilter = (local: Ipv4Address, remote: Ipv4Address, remotePort: number, port: number) => boolean;
 
+/**
+ * listen(0) on stacks that share an address (shards): the k-th listen(0) of every shard
+ * gets the same port — the first shard to get there picks it, the others take what it
+ * picked — so a server that runs on every shard listens on one port, as Seastar's
+ * reuse-port listeners do. Applications run the same code on every shard, so their
+ * listens come in the same order. One word per listen in shared memory
+ * (compare-and-exchange from 0), the same across threads.
+ */
+export class ListenPorts {
+  private readonly slots: Int32Array;
+  /** This stack's listen(0) calls so far. */
+  private next = 0;
+
+  /** Memory for `count` agreements, shared by every shard of the address. */
+  static memory(count = 256): SharedArrayBuffer {
+    return new SharedArrayBuffer(4 * count);
+  }
+
+  constructor(memory: SharedArrayBuffer) {
+    this.slots = new Int32Array(memory);
+  }
+
+  /** The port of this stack's next listen(0): the agreed one, or `pick()` when this shard is first (0: none). */
+  agree(pick: () => number): number {
+    const k = this.next++;
+    if (k >= this.slots.length) throw new RangeError(`more than ${this.slots.length} listen(0) calls on shards sharing an address`);
+    const agreed = Atomics.load(this.slots, k);
+    if (agreed !== 0) return agreed;
+    const mine = pick();
+    if (mine === 0) return 0;
+    const before = Atomics.compareExchange(this.slots, k, 0, mine);
+    return before === 0 ? mine : before;
+  }
+}
+
 export class EphemeralPorts {
   private readonly f: HalfSipHash;
   private readonly g: HalfSipHash;
@@ -51,6 +86,8 @@ export class EphemeralPorts {
   constructor(
     private readonly random: Random,
     private readonly accept: PortFilter | null = null,
+    /** Shards sharing an address: where their listen(0) ports are agreed. */
+    private readonly listenPorts: ListenPorts | null = null,
   ) {
     this.f = new HalfSipHash(random.nextU32(), random.nextU32());
     this.g = new HalfSipHash(random.nextU32(), random.nextU32());
@@ -75,6 +112,16 @@ export class EphemeralPorts {
       return port;
     }
     return 0;
+  }
+
+  /**
+   * A port for listen(0): at random, or on shards sharing an address the one they agreed
+   * on; 0 when none is usable (here: the agreed one may be in use on this shard).
+   */
+  forListen(usable: (port: number) => boolean): number {
+    if (this.listenPorts === null) return this.any(usable);
+    const port = this.listenPorts.agree(() => this.any(usable));
+    return port !== 0 && usable(port) ? port : 0;
   }
 
   /**

@@ -18,7 +18,7 @@ import { NetworkInterface } from './interface.js';
 import { Ipv4, type Ipv4Options } from './ipv4.js';
 import { Udp, type UdpOptions } from './udp.js';
 import { ReceiveMemory } from './receive-memory.js';
-import { EphemeralPorts, type PortFilter } from './ports.js';
+import { EphemeralPorts, type ListenPorts, type PortFilter } from './ports.js';
 import { Tcp, type TcpOptions } from './tcp/index.js';
 
 export interface StackOptions {
@@ -47,6 +47,8 @@ export interface StackOptions {
    * whose replies steer back to it (Seastar's connect; src/shard/steering.ts portFilter).
    */
   portFilter?: PortFilter;
+  /** Shards sharing an address: their listen(0) calls agree on one port each (ports.ts). */
+  listenPorts?: ListenPorts;
   /** Announce our address with a gratuitous ARP when it is set (default true; of shards sharing an address, only one does). */
   announce?: boolean;
   arp?: ArpOptions;
@@ -94,7 +96,7 @@ export class Stack implements Pollable {
       features: device.features,
       rxMemory: new ReceiveMemory(queue.rxPools, options.receiveMemory),
       random,
-      ephemeralPorts: new EphemeralPorts(random, options.portFilter ?? null),
+      ephemeralPorts: new EphemeralPorts(random, options.portFilter ?? null, options.listenPorts ?? null),
       sourceFor: (dst) => self.ipv4.sourceFor(dst),
       isLocal: (a) => self.ipv4.isLocal(a),
       pathMtu: (dst) => self.ipv4.pathMtu(dst),

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { launch } from '../../src/shard/engine.js';
 import { DEFAULT_RSS_KEY, SYMMETRIC_RSS_KEY } from '../../src/wire/toeplitz.js';
-import { ACCEPTED, FINISHED, INTACT, RESULT_WORDS, WRONG_PORT, WRONG_SHARD, resultOf, type EchoPairsData } from './apps/echo-pairs.js';
+import { ACCEPTED, FINISHED, INTACT, LISTEN0_PORT, RESULT_WORDS, WRONG_PORT, WRONG_SHARD, resultOf, type EchoPairsData } from './apps/echo-pairs.js';
 
 const app = new URL('./apps/echo-pairs.js', import.meta.url);
 
@@ -59,6 +59,8 @@ for (const shards of [2, 4]) {
           }
         }
         assert.equal(accepted, shards * connections, 'every connection accepted once');
+        const any = Array.from({ length: shards }, (_, s) => resultOf(results, s, LISTEN0_PORT));
+        assert.ok(any[0]! > 0 && any.every((p) => p === any[0]), `listen(0) agreed on one port across the workers: ${any.join(', ')}`);
         const server0 = counters.map((c) => c.hosts.find((h) => h.host === 'server')!);
         const spread = server0.map((h) => h.stack.tcp.passiveOpens);
         assert.ok(spread.every((n) => n > 0), `every server shard accepted some: ${spread.join(', ')}`);

@@ -153,3 +153,38 @@ test('shards (one thread): 8,000-byte pings to the shared address, their fragmen
   assert.equal(reassembled.reduce((a, b) => a + b, 0), count, `each ping reassembled once: ${reassembled.join(', ')}`);
   net.close();
 });
+
+test('shards (one thread): listen(0) on every shard agrees on one port, a second listen(0) on another; connections to it reach every shard; a shard where the agreed port is taken says EADDRINUSE', () => {
+  const net = new MemoryNetwork({ clock: new VirtualClock(), switch: { seed: SEED } });
+  net.loop.stop();
+  const peer = net.addHost();
+  const shards = 4;
+  const group = net.addShardedHost({ shards });
+  const served = new Set<number>();
+  const first = group.hosts.map((h, shard) => {
+    const l = h.stack.tcp.listen(0);
+    l.onConnection((c) => {
+      served.add(shard);
+      c.onEnd = () => c.close();
+    });
+    return l.port;
+  });
+  const second = group.hosts.map((h) => h.stack.tcp.listen(0).port);
+  assert.ok(first[0]! > 0 && first.every((p) => p === first[0]), `one port for the first listen(0): ${first.join(', ')}`);
+  assert.ok(second.every((p) => p === second[0]) && second[0] !== first[0], `another for the second: ${second.join(', ')}`);
+  let closed = 0;
+  for (let i = 0; i < 40; i++) {
+    const c = peer.stack.tcp.connect({ dst: group.hosts[0]!.stack.address, dstPort: first[0]! });
+    c.onConnect = () => c.shutdown();
+    c.onEnd = () => c.close();
+    c.onClose = () => closed++;
+  }
+  net.loop.runUntil({ done: () => closed === 40, until: 10_000 });
+  assert.equal(closed, 40, S);
+  assert.equal(served.size, shards, 'every shard served connections on the agreed port');
+  // Shard 1 already listens on the port the others will agree on next: it cannot follow them.
+  const third = group.hosts[0]!.stack.tcp.listen(0).port;
+  group.hosts[1]!.stack.tcp.listen(third);
+  assert.throws(() => group.hosts[1]!.stack.tcp.listen(0), /EADDRINUSE/);
+  net.close();
+});

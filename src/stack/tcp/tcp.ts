@@ -129,8 +129,8 @@ export class Tcp implements L4Protocol, ListenerHost<TcpConnection> {
   listen(port: number, o: ListenOptions = {}): TcpListener {
     if (!(Number.isInteger(port) && port >= 0 && port < 65536)) throw new RangeError(`bad port ${port}`);
     if (port === 0) {
-      port = this.ephemeralPort();
-      if (port === 0) throw Object.assign(new Error('listen EADDRINUSE: no free ephemeral port'), { code: 'EADDRINUSE' });
+      port = this.env.ephemeralPorts.forListen(this.portFree);
+      if (port === 0) throw Object.assign(new Error('listen EADDRINUSE: no free ephemeral port (with shards: the port they agreed on is in use on this one)'), { code: 'EADDRINUSE' });
     }
     const address = o.address ?? 0;
     const list = this.listeners.get(port);
@@ -174,13 +174,11 @@ export class Tcp implements L4Protocol, ListenerHost<TcpConnection> {
   }
 
   /**
-   * A free port (no connection, TIME_WAIT or listener has it; ports.ts): for a connection
-   * to `remote`:`remotePort`, RFC 6056's Algorithm 4; for a listener (no remote), random.
-   * 0 when none is free.
+   * A free port (no connection, TIME_WAIT or listener has it) for a connection to
+   * `remote`:`remotePort`: RFC 6056's Algorithm 4 (ports.ts). 0 when none is free.
    */
-  private ephemeralPort(local = 0, remote = 0, remotePort = 0): number {
-    const ports = this.env.ephemeralPorts;
-    return remote === 0 ? ports.any(this.portFree) : ports.choose(local, remote, remotePort, this.portFree);
+  private ephemeralPort(local: number, remote: number, remotePort: number): number {
+    return this.env.ephemeralPorts.choose(local, remote, remotePort, this.portFree);
   }
 
   /**

@@ -26,12 +26,14 @@ export interface EchoPairsData {
 
 export const LISTENING = 0;
 export const FINISHED = 1;
-export const RESULT_WORDS = 4;
+export const RESULT_WORDS = 5;
 /** Per shard: connections whose echo matched, accepted here, accepted here but owned elsewhere, connected from a port that steers elsewhere. */
 export const INTACT = 0;
 export const ACCEPTED = 1;
 export const WRONG_SHARD = 2;
 export const WRONG_PORT = 3;
+/** The port this shard's server.listen(0) got (every shard should have the same). */
+export const LISTEN0_PORT = 4;
 
 export function resultOf(results: SharedArrayBuffer, shard: number, field: number): number {
   return Atomics.load(new Int32Array(results), 2 + shard * RESULT_WORDS + field);
@@ -77,6 +79,10 @@ export default async function echoPairs(shard: Shard): Promise<void> {
     sock.pipe(sock);
   });
   await new Promise<void>((resolve) => srv.listen(7, resolve));
+  const any = server.net.createServer(() => {});
+  await new Promise<void>((resolve) => any.listen(0, resolve));
+  Atomics.store(r, mine(LISTEN0_PORT), (any.address() as { port: number }).port);
+  shard.atExit(() => new Promise<void>((resolve) => any.close(() => resolve())));
   Atomics.add(r, LISTENING, 1);
   shard.atExit(() => new Promise<void>((resolve) => srv.close(() => resolve())));
 
