@@ -15,7 +15,7 @@ import type { Host } from '../api/host.js';
 import type { Pollable } from '../link/device.js';
 import { MemoryDevice, type MemoryDeviceOptions } from '../link/memory/device.js';
 import { MemorySwitch } from '../link/memory/switch.js';
-import { MemoryWire } from '../link/memory/wire.js';
+import { deriveSeed, MemoryWire, type MemoryWireOptions } from '../link/memory/wire.js';
 import type { EventLoop } from '../time/loop.js';
 import { FrameForwarder, sharedPoolsOf, type ForwardCounters, type SharedPoolInfo } from './forward.js';
 import { MeshEndpoint, type MeshMemory } from './mesh.js';
@@ -43,6 +43,8 @@ export interface SpannedHostSpec extends Omit<ShardHostOptions, 'pool' | 'portFi
 
 export interface MemoryNetworkSpec {
   hosts: SpannedHostSpec[];
+  /** With two hosts: the faults of the cable between them (each shard's cable gets its own seed from `seed`). */
+  wire?: MemoryWireOptions;
 }
 
 /** What one shard counts for one host: its device queue, steering and forwarding, and every layer of its stack. */
@@ -50,6 +52,8 @@ export interface ShardHostCounters {
   host: string;
   shard: number;
   queue: { rxFrames: number; txFrames: number; rxDrops: number; txDrops: number };
+  /** Frames of this shard's receive pools in use (here, or lent to other shards). */
+  poolInUse: number;
   steering: ShardQueueCounters;
   forward: ForwardCounters;
   stack: ReturnType<Host['stack']['counters']>;
@@ -76,6 +80,7 @@ export class NetworkShard {
       if (names.has(h.name)) throw new TypeError(`two hosts are named ${JSON.stringify(h.name)}`);
       names.add(h.name);
     }
+    if (spec.wire !== undefined && spec.hosts.length !== 2) throw new TypeError(`a network's wire faults need exactly two hosts, not ${spec.hosts.length}`);
     this.devices = spec.hosts.map((h, i) => new MemoryDevice({ ...h.device, name: h.name, mac: h.mac ?? 0x02_00_00_00_00_00 + i + 1, queues: 1, sharedPools: true }));
   }
 
@@ -90,8 +95,11 @@ export class NetworkShard {
    */
   start(meshes: readonly MeshMemory[], pools: readonly (readonly (readonly SharedPoolInfo[])[])[], listenMemory: readonly SharedArrayBuffer[]): void {
     const { devices, loop, shard } = this;
-    if (devices.length === 2) this.pollables.push(new MemoryWire(devices[0]!, devices[1]!));
-    else if (devices.length > 2) {
+    if (devices.length === 2) {
+      const wire = this.spec.wire ?? {};
+      this.pollables.push(new MemoryWire(devices[0]!, devices[1]!, { ...wire, seed: deriveSeed(wire.seed ?? 1, shard + 1) }));
+    }
+    if (devices.length > 2) {
       const sw = new MemorySwitch();
       for (const d of devices) sw.attach(d);
       this.pollables.push(sw);
@@ -132,6 +140,7 @@ export class NetworkShard {
           host: h.name,
           shard: this.shard,
           queue: { rxFrames: s.rxFrames, txFrames: s.txFrames, rxDrops: s.rxDrops, txDrops: s.txDrops },
+          poolInUse: this.devices[i]!.queues[0]!.rxPools.reduce((n, p) => n + p.inUse, 0),
           steering: { ...this.queues[i]!.counters },
           forward: structuredClone(this.forwarders[i]!.counters),
           stack: host.stack.counters(),
