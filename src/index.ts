@@ -36,7 +36,7 @@ export { CompletionQueue, ZcSocket, ZcListener, type Completion, type Completion
 export * from './apps/index.js';
 export { Engine, launch, type LaunchOptions } from './shard/engine.js';
 export { Shard, type Hook } from './shard/shard.js';
-export { ShardGroup, type ShardGroupOptions } from './shard/group.js';
+export { ShardGroup, type ShardGroupOptions, type QueuePolicy } from './shard/group.js';
 export type { MemoryNetworkSpec, SpannedHostSpec, ShardHostCounters } from './shard/worker-network.js';
 export type { ShardCounters } from './shard/engine-messages.js';
-export { Steering, BROADCAST, type SteeringOptions } from './shard/steering.js';
+export { Steering, BROADCAST, type SteeringOptions, type SteeringPin } from './shard/steering.js';

@@ -10,6 +10,9 @@ import { launch } from '../../src/shard/engine.js';
 import { DEFAULT_RSS_KEY, SYMMETRIC_RSS_KEY } from '../../src/wire/toeplitz.js';
 import { ACCEPTED, FINISHED, INTACT, LISTEN0_PORT, RESULT_WORDS, WRONG_PORT, WRONG_SHARD, resultOf, type EchoPairsData } from './apps/echo-pairs.js';
 
+import { dhcpResults } from './apps/dhcp-client.js';
+import { OFFERED } from './dhcp-script.js';
+
 const app = new URL('./apps/echo-pairs.js', import.meta.url);
 
 async function waitFinished(results: SharedArrayBuffer, shards: number, ms: number): Promise<void> {
@@ -94,3 +97,29 @@ for (const shards of [2, 4]) {
     });
   }
 }
+
+test('network: DHCP for a host spread over 2 workers runs on shard 0; the lease reaches the other worker, whose stack then talks from the leased address', async () => {
+  const shards = 2;
+  const results = dhcpResults(shards);
+  const engine = await launch(new URL('./apps/dhcp-client.js', import.meta.url), {
+    shards,
+    data: results,
+    network: {
+      hosts: [
+        { name: 'server', address: '10.0.0.1/24' },
+        { name: 'client', dhcp: true },
+      ],
+    },
+  });
+  try {
+    const r = new Int32Array(results);
+    const until = Date.now() + 20_000;
+    while (Atomics.load(r, 2 * shards) < shards && Date.now() < until) await new Promise((res) => setTimeout(res, 10));
+    for (let s = 0; s < shards; s++) {
+      assert.equal(Atomics.load(r, 2 * s) >>> 0, OFFERED, `shard ${s}'s client stack has the leased address`);
+      assert.equal(Atomics.load(r, 2 * s + 1), 1, `shard ${s} talked from it`);
+    }
+  } finally {
+    await engine.stop();
+  }
+});

@@ -8,48 +8,17 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemoryNetwork } from '../../src/api/network.js';
 import { VirtualClock } from '../../src/time/clock.js';
-import { IPV4_BROADCAST, parseIpv4 } from '../../src/wire/addr.js';
-import { IPPROTO_UDP } from '../../src/wire/ipv4.js';
-import { BOOTP_REPLY, DHCPACK, DHCPDISCOVER, DHCPNAK, DHCPOFFER, DHCPREQUEST, dhcpMessageLength, emitDhcp, parseDhcp, type DhcpMessage } from '../../src/wire/dhcp.js';
-import type { Host } from '../../src/api/host.js';
+import { dhcpServer, OFFERED, SERVER } from './dhcp-script.js';
 
 const SEED = Number(process.env['SHOAL_SEED'] ?? Date.now() % 2 ** 31);
 const S = `(seed ${SEED}; rerun with SHOAL_SEED=${SEED})`;
-const SERVER = parseIpv4('10.0.0.1');
-const OFFERED = parseIpv4('10.0.0.50');
-
-/** A scripted DHCP server on `host`: OFFER and ACK (60 s leases) until `nak()` says NAK from then on. */
-function dhcpServer(host: Host): { requests: () => number; nak: () => void } {
-  let requests = 0;
-  let naking = false;
-  host.stack.ipv4.addFilter((p, h) => {
-    if (h.protocol !== IPPROTO_UDP) return false;
-    const bytes = p.toBytes().subarray(h.headerLength);
-    if (((bytes[2]! << 8) | bytes[3]!) !== 67) return false;
-    p.release();
-    const m = parseDhcp(bytes, 8, bytes.length - 8);
-    if (typeof m !== 'object') return true;
-    if (m.messageType === DHCPREQUEST) requests++;
-    const type = m.messageType === DHCPDISCOVER ? DHCPOFFER : naking ? DHCPNAK : DHCPACK;
-    const r: DhcpMessage = {
-      op: BOOTP_REPLY, htype: 1, hlen: 6, hops: 0, xid: m.xid, secs: 0, broadcast: m.broadcast,
-      ciaddr: m.ciaddr, yiaddr: type === DHCPNAK ? 0 : OFFERED, siaddr: 0, giaddr: 0, chaddr: m.chaddr,
-      messageType: type, serverId: SERVER, subnetMask: parseIpv4('255.255.255.0'), routers: [SERVER], leaseTime: 60,
-    };
-    const out = new Uint8Array(dhcpMessageLength(r));
-    emitDhcp(r, out, 0);
-    host.stack.udp.sendFrom(out, SERVER, 67, m.ciaddr !== 0 && !m.broadcast ? m.ciaddr : IPV4_BROADCAST, 68);
-    return true;
-  });
-  return { requests: () => requests, nak: () => (naking = true) };
-}
 
 for (const shards of [2, 4]) {
   test(`shards (${shards}, one thread): DHCP runs on shard 0 and its lease is every shard's address; connections to it work on every shard; a NAK at renewal takes it from all`, () => {
     const net = new MemoryNetwork({ clock: new VirtualClock(), switch: { seed: SEED } });
     net.loop.stop();
     const server = net.addHost();
-    const dhcp = dhcpServer(server);
+    const dhcp = dhcpServer(server.stack);
     const group = net.addShardedHost({ shards, address: undefined });
     for (const h of group.hosts) assert.equal(h.stack.address, 0, 'no address before the lease');
     const client = group.startDhcp({ probeMs: 0 });
