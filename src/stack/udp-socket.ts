@@ -25,7 +25,8 @@ export interface UdpRoute {
 /** What a socket asks of the UDP that hosts it (udp.ts): its port, its routes, its sends. */
 export interface UdpSocketHost {
   /** Claims `port` (0: an ephemeral one) on `address`; returns the port, or throws a UdpError (EADDRINUSE, EADDRNOTAVAIL). */
-  bindPort(s: UdpSocket, port: number, address: Ipv4Address): number;
+  /** `remote` and `remotePort` (when known, from `local`): an ephemeral port for talking to them (RFC 6056, and a shard's port filter). */
+  bindPort(s: UdpSocket, port: number, address: Ipv4Address, local?: Ipv4Address, remote?: Ipv4Address, remotePort?: number): number;
   unbind(s: UdpSocket): void;
   /** The route to `dst` (throws a UdpError: ENETUNREACH, EACCES). */
   route(s: UdpSocket, dst: Ipv4Address): UdpRoute;
@@ -103,6 +104,18 @@ export class UdpSocket implements SendCharge {
   }
 
   /**
+   * Binds an unbound socket to an ephemeral port for talking to `remote`:`remotePort`
+   * from `local` (Linux inet_autobind; the port as connect's, ports.ts: on a shard, one
+   * whose replies steer back to it).
+   */
+  autoBind(local: Ipv4Address, remote: Ipv4Address, remotePort: number): void {
+    this.localPort = this.udp.bindPort(this, 0, IPV4_ANY, local, remote, remotePort);
+    this.localAddress = IPV4_ANY;
+    this.portLocked = false;
+    this.addressLocked = false;
+  }
+
+  /**
    * Sets the default destination and takes datagrams only from it. As in Linux
    * (ip4_datagram_connect): an unbound socket is bound to an ephemeral port, an
    * unbound local address becomes the route's source, 0.0.0.0 means this host, and a
@@ -112,7 +125,7 @@ export class UdpSocket implements SendCharge {
     this.checkOpen();
     if (port <= 0 || port > 0xffff) throw new UdpError('EINVAL', `not a port to connect to: ${port}`);
     const route = this.udp.route(this, address);
-    if (this.localPort === 0) this.bind();
+    if (this.localPort === 0) this.autoBind(route.src, route.dst, port);
     if (this.localAddress === IPV4_ANY) this.localAddress = route.src;
     this.remoteAddress = route.dst;
     this.remotePort = port;

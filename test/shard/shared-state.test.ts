@@ -157,3 +157,30 @@ test('shards (one thread): listen(0) on every shard agrees on one port, a second
   assert.throws(() => group.hosts[1]!.stack.tcp.listen(0), /EADDRINUSE/);
   net.close();
 });
+
+test('shards (one thread): a UDP socket that sends before binding gets a port whose replies steer back to its shard — every answer reaches its socket', () => {
+  const net = new MemoryNetwork({ clock: new VirtualClock(), switch: { seed: SEED } });
+  net.loop.stop();
+  const peer = net.addHost();
+  const group = net.addShardedHost({ shards: 4 });
+  const echo = peer.stack.udp.open().bind(7);
+  echo.onMessage = (d) => echo.send(d.data, d.port, d.address);
+  let answered = 0;
+  const wrongShard: number[] = [];
+  group.hosts.forEach((h, shard) => {
+    for (let i = 0; i < 8; i++) {
+      const s = h.stack.udp.open();
+      s.onMessage = (d) => {
+        if (d.data[0] === shard && d.data[1] === i) answered++;
+      };
+      s.send(new Uint8Array([shard, i]), 7, peer.stack.address);
+      if (group.steering.shardOfFlow(h.stack.address, peer.stack.address, s.localPort, 7) !== shard) wrongShard.push(s.localPort);
+    }
+    const connected = h.stack.udp.open().connect(peer.stack.address, 7);
+    if (group.steering.shardOfFlow(h.stack.address, peer.stack.address, connected.localPort, 7) !== shard) wrongShard.push(connected.localPort);
+  });
+  net.loop.runUntil({ done: () => answered === 32, until: 5_000 });
+  assert.deepEqual(wrongShard, [], 'every autobound port steers back to its shard');
+  assert.equal(answered, 32, `every answer reached its socket ${S}`);
+  net.close();
+});
