@@ -9,6 +9,7 @@
 import type { Host } from '../api/host.js';
 import type { Dgram } from '../api/dgram/index.js';
 import type { Net } from '../api/net/index.js';
+import type { CompletionQueue, CompletionQueueOptions } from '../api/zero-copy/index.js';
 import type { EventLoop } from '../time/loop.js';
 import type { MeshEndpoint } from './mesh.js';
 
@@ -50,6 +51,11 @@ export class Shard {
   /** The node:dgram-compatible API of the first host, on this shard. */
   get dgram(): Dgram {
     return this.host.dgram;
+  }
+
+  /** A zero-copy completion queue on the first host's stack of this shard (libVMA's SocketXtreme model). */
+  completions(options?: CompletionQueueOptions): CompletionQueue {
+    return this.host.completions(options);
   }
 
   /** Runs `fn` when the engine stops, while every shard still runs. */
