@@ -31,7 +31,7 @@ Napi::Function QueueIo::Define(Napi::Env env) {
 }
 
 QueueIo::QueueIo(const Napi::CallbackInfo& info)
-    : Napi::ObjectWrap<QueueIo>(info), fd_(-1), asyncContext_(nullptr), poll_(nullptr), events_(0) {
+    : Napi::ObjectWrap<QueueIo>(info), fd_(-1), asyncContext_(nullptr), poll_(nullptr), events_(0), env_(info.Env()), hooked_(false) {
   Napi::Env env = info.Env();
   int fd = info[0].As<Napi::Number>().Int32Value();
   burst_ = info[1].As<Napi::Number>().Int32Value();
@@ -66,14 +66,36 @@ QueueIo::QueueIo(const Napi::CallbackInfo& info)
   onReady_ = Napi::Persistent(onReady);
   asyncContext_ = new Napi::AsyncContext(env, "ShoalTapQueue");
   fd_ = fd;
+  // A worker's environment ends with its thread: without this, an open queue's handle
+  // would keep it from ending (and its fd would leak into the process).
+  if (napi_add_env_cleanup_hook(env, OnEnvCleanup, this) == napi_ok) hooked_ = true;
 }
 
 QueueIo::~QueueIo() {
   // A queue that was never closed: let go of the handle and the fd (a poll in progress
   // holds a reference to this object, so only an idle one gets here).
+  Unhook();
   StopPoll();
   ReleaseFd();
   delete asyncContext_;
+}
+
+void QueueIo::OnEnvCleanup(void* arg) {
+  QueueIo* self = static_cast<QueueIo*>(arg);
+  self->hooked_ = false;
+  if (self->poll_ != nullptr) {
+    // No JavaScript now: the handle is stopped and closed, the reference left as it is.
+    uv_poll_stop(self->poll_);
+    uv_close(reinterpret_cast<uv_handle_t*>(self->poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
+    self->poll_ = nullptr;
+    self->events_ = 0;
+  }
+  self->ReleaseFd();
+}
+
+void QueueIo::Unhook() {
+  if (hooked_) napi_remove_env_cleanup_hook(env_, OnEnvCleanup, this);
+  hooked_ = false;
 }
 
 void QueueIo::StopPoll() {
@@ -137,6 +159,7 @@ void QueueIo::OnPoll(uv_poll_t* handle, int status, int events) {
 }
 
 Napi::Value QueueIo::Close(const Napi::CallbackInfo& info) {
+  Unhook();
   StopPoll();
   ReleaseFd();
   return info.Env().Undefined();

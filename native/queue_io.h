@@ -30,8 +30,12 @@ class QueueIo : public Napi::ObjectWrap<QueueIo> {
   Napi::Value Close(const Napi::CallbackInfo& info);
 
   static void OnPoll(uv_poll_t* handle, int status, int events);
+  // The thread's environment is going (a worker ends): the poll handle and the fd go
+  // with it, whether or not JavaScript closed the queue.
+  static void OnEnvCleanup(void* arg);
   void StopPoll();
   void ReleaseFd();
+  void Unhook();
 
   int fd_;
   int burst_;
@@ -59,6 +63,8 @@ class QueueIo : public Napi::ObjectWrap<QueueIo> {
   Napi::AsyncContext* asyncContext_;
   uv_poll_t* poll_;
   int events_;
+  napi_env env_;
+  bool hooked_;
 };
 
 }  // namespace shoal

@@ -1,10 +1,13 @@
 /**
- * The memory link across workers: hosts whose devices have one queue per shard, queue i
- * of every device living in shard i's worker, as a multi-queue veth does (what one end
+ * The network across workers: hosts whose devices have one queue per shard, queue i of
+ * every device living in shard i's worker. On the memory link, as a multi-queue veth does (what one end
  * sends on queue i arrives on the other end's queue i). So a shard's medium is in its
  * own thread — a cable between two hosts' queues i, a switch for more — and frames cross
  * threads only where the stacks' steering sends them: to the shard that owns their flow,
- * over the host's mesh (forward.ts), exactly as on a TAP with one queue per shard.
+ * over the host's mesh (forward.ts). A host may instead be a multi-queue TAP, shard i
+ * driving its queue i: tun sends a flow to the queue it last saw the flow sent on, so a
+ * connection's frames come to the shard that sends them, and steering forwards only
+ * what lands elsewhere (a flow's first frames, fragments, ICMP errors).
  *
  * A host's shard stacks share its address and MAC (shard-host.ts). Built in two steps,
  * because forwarding needs every shard's pools: `NetworkShard` makes this shard's devices
@@ -14,6 +17,7 @@
 import type { Host } from '../api/host.js';
 import type { Pollable } from '../link/device.js';
 import { MemoryDevice, type MemoryDeviceOptions } from '../link/memory/device.js';
+import { TapDevice, type TapDeviceOptions, type TapQueues } from '../link/tap/device.js';
 import { MemorySwitch } from '../link/memory/switch.js';
 import { deriveSeed, MemoryWire, type MemoryWireOptions } from '../link/memory/wire.js';
 import type { EventLoop } from '../time/loop.js';
@@ -33,6 +37,12 @@ export interface SpannedHostSpec extends Omit<ShardHostOptions, 'pool' | 'portFi
   mac?: number;
   /** Its device's features, per queue (the device has one queue per shard). */
   device?: Omit<MemoryDeviceOptions, 'mac' | 'queues' | 'sharedPools' | 'name'>;
+  /**
+   * A TAP instead of a memory device: its queues, one per shard, opened on the main
+   * thread (`TapDevice.openQueues({ name, queues: shards })`); shard i drives queue i in
+   * its worker and closes its fd. Its MAC is the one `openQueues` chose (`mac` is ignored).
+   */
+  tap?: { queues: TapQueues; options?: Omit<TapDeviceOptions, 'name' | 'queues' | 'mac' | 'tunPath' | 'sharedPools'> };
   /** Redirection table and key (default: the device's RSS key, shards round-robin). */
   steering?: SteeringOptions;
   /** Frames one shard may hold of another's (default 1000). */
@@ -60,7 +70,7 @@ export interface ShardHostCounters {
 }
 
 export class NetworkShard {
-  readonly devices: MemoryDevice[];
+  readonly devices: (MemoryDevice | TapDevice)[];
   /** Each host's stack on this shard, by name (after `start`). */
   readonly hosts: Record<string, Host> = {};
   /** On shard 0, the DHCP client of each host that asked for one. */
@@ -80,8 +90,27 @@ export class NetworkShard {
       if (names.has(h.name)) throw new TypeError(`two hosts are named ${JSON.stringify(h.name)}`);
       names.add(h.name);
     }
-    if (spec.wire !== undefined && spec.hosts.length !== 2) throw new TypeError(`a network's wire faults need exactly two hosts, not ${spec.hosts.length}`);
-    this.devices = spec.hosts.map((h, i) => new MemoryDevice({ ...h.device, name: h.name, mac: h.mac ?? 0x02_00_00_00_00_00 + i + 1, queues: 1, sharedPools: true }));
+    const memoryHosts = spec.hosts.filter((h) => h.tap === undefined).length;
+    if (spec.wire !== undefined && memoryHosts !== 2) throw new TypeError(`a network's wire faults need exactly two memory hosts, not ${memoryHosts}`);
+    const devices: (MemoryDevice | TapDevice)[] = [];
+    try {
+      spec.hosts.forEach((h, i) => {
+        if (h.tap === undefined) {
+          devices.push(new MemoryDevice({ ...h.device, name: h.name, mac: h.mac ?? 0x02_00_00_00_00_00 + i + 1, queues: 1, sharedPools: true }));
+          return;
+        }
+        const fds = h.tap.queues.fds;
+        if (fds.length !== shards) throw new RangeError(`host ${h.name}: a TAP for ${shards} shards needs ${shards} queues, got ${fds.length}`);
+        const tap = TapDevice.fromQueues({ ...h.tap.queues, fds: [fds[shard]!] }, { ...h.tap.options, sharedPools: true }, shard);
+        // The fd's readiness is a step of Node's loop of its own: the pass runs in it.
+        tap.queues[0]!.wake = () => loop.runNow();
+        devices.push(tap);
+      });
+    } catch (e) {
+      for (const d of devices) if (d instanceof TapDevice) d.close();
+      throw e;
+    }
+    this.devices = devices;
   }
 
   /** This shard's pools of each host, for the other shards to read forwarded frames from. */
@@ -94,7 +123,8 @@ export class NetworkShard {
    * shard s's pools of host h; `listenMemory[h]`: where host h's shards agree on listen(0) ports.
    */
   start(meshes: readonly MeshMemory[], pools: readonly (readonly (readonly SharedPoolInfo[])[])[], listenMemory: readonly SharedArrayBuffer[]): void {
-    const { devices, loop, shard } = this;
+    const { loop, shard } = this;
+    const devices = this.devices.filter((d): d is MemoryDevice => d instanceof MemoryDevice);
     if (devices.length === 2) {
       const wire = this.spec.wire ?? {};
       this.pollables.push(new MemoryWire(devices[0]!, devices[1]!, { ...wire, seed: deriveSeed(wire.seed ?? 1, shard + 1) }));
@@ -106,7 +136,7 @@ export class NetworkShard {
     }
     this.spec.hosts.forEach((h, i) => {
       const { name, mac: _mac, device: _device, steering: steeringOptions, maxInFlight = 1000, dhcp = false, ...hostOptions } = h;
-      const device = devices[i]!;
+      const device = this.devices[i]!;
       const steering = new Steering(this.shards, { key: device.features.rss.key, ...steeringOptions });
       const mesh = meshes[i]!;
       const fwd = new FrameForwarder(new MeshEndpoint(mesh, shard), device.queues[0]!.rxPools, pools[i]!, mesh.capacity, maxInFlight);
@@ -154,5 +184,6 @@ export class NetworkShard {
     for (const d of Object.values(this.dhcp)) d.stop();
     for (const h of Object.values(this.hosts)) h.close();
     for (const p of this.pollables) this.loop.remove(p);
+    for (const d of this.devices) if (d instanceof TapDevice) d.close();
   }
 }

@@ -43,6 +43,21 @@ export interface TapDeviceOptions {
   rxLargeSlots?: number;
   /** The clone device (default /dev/net/tun). */
   tunPath?: string;
+  /** Receive pools in shared memory, so shards can hand their frames to each other (default false). */
+  sharedPools?: boolean;
+}
+
+/**
+ * A TAP's queues opened but not yet driven: the fds (one per queue, IFF_MULTI_QUEUE
+ * with more than one), the offloads the kernel took, and the MAC Shoal will use. Made on
+ * one thread (`TapDevice.openQueues`), it can be handed to others (numbers only): each
+ * shard builds a device of its own queue with `TapDevice.fromQueues` and closes its fd.
+ */
+export interface TapQueues {
+  name: string;
+  fds: number[];
+  offloadFlags: number;
+  mac: MacAddress;
 }
 
 /** TUNSETOFFLOAD sets to try, largest first: the kernel refuses a set with a bit it does not know (EINVAL). */
@@ -74,12 +89,16 @@ export class TapDevice implements Device {
 
   /** Opens (or creates) the TAP device; throws a TapError of one line when it cannot. */
   static open(options: TapDeviceOptions = {}): TapDevice {
+    return TapDevice.fromQueues(TapDevice.openQueues(options), options);
+  }
+
+  /**
+   * Opens (or creates) the TAP's `queues` fds and agrees on the offloads, without driving
+   * them; throws a TapError of one line when it cannot (nothing is left open then).
+   */
+  static openQueues(options: TapDeviceOptions = {}): TapQueues {
     const queues = options.queues ?? 1;
-    const mtu = options.mtu ?? 1500;
-    const burst = options.burst ?? 64;
     checkInt('queues', queues, 1, 255);
-    checkInt('mtu', mtu, 68, 65535 - 18);
-    checkInt('burst', burst, 1, 1024);
     const path = options.tunPath ?? '/dev/net/tun';
     let name = options.name ?? '';
     if (Buffer.byteLength(name) > 15) throw new RangeError(`interface names are at most 15 bytes: ${JSON.stringify(name)}`);
@@ -97,6 +116,33 @@ export class TapDevice implements Device {
       for (const fd of fds) closeSync(fd);
       throw tapOpenError(e, name, path);
     }
+    return { name, fds, offloadFlags, mac: options.mac ?? randomMac() };
+  }
+
+  /**
+   * The device of queues `q` opened (on this thread or another): its fds are the
+   * device's from now on, closed with it (also when this throws). `firstId`: the id of its
+   * first queue (a shard driving queue i of a multi-queue TAP says i).
+   */
+  static fromQueues(q: TapQueues, options: Omit<TapDeviceOptions, 'name' | 'queues' | 'mac' | 'tunPath'> = {}, firstId = 0): TapDevice {
+    const qs: TapQueue[] = [];
+    try {
+      return TapDevice.build(q, options, firstId, qs);
+    } catch (e) {
+      for (const x of qs) x.close();
+      for (let i = qs.length; i < q.fds.length; i++) closeSync(q.fds[i]!);
+      throw e;
+    }
+  }
+
+  /** `fromQueues` without the clean-up: the queues it makes go into `qs` as they are made. */
+  private static build(q: TapQueues, options: Omit<TapDeviceOptions, 'name' | 'queues' | 'mac' | 'tunPath'>, firstId: number, qs: TapQueue[]): TapDevice {
+    const mtu = options.mtu ?? 1500;
+    const burst = options.burst ?? 64;
+    checkInt('mtu', mtu, 68, 65535 - 18);
+    checkInt('burst', burst, 1, 1024);
+    const addon = loadTapAddon();
+    const offloadFlags = q.offloadFlags;
     const f = addon.offloadFlags;
     const csum = (offloadFlags & f.CSUM) !== 0;
     const lro = csum && (offloadFlags & f.TSO4) !== 0;
@@ -114,23 +160,17 @@ export class TapDevice implements Device {
       tso: txOffloads,
       maxTsoSize: 65535,
       lro,
-      rss: { key: DEFAULT_RSS_KEY, table: evenRssTable(queues) },
+      rss: { key: DEFAULT_RSS_KEY, table: evenRssTable(q.fds.length) },
     };
     const slotSize = Math.max(2048, roundUp(mtu + 18 + TAP_RX_HEADROOM + 1, 64));
-    const qs: TapQueue[] = [];
-    try {
-      for (let i = 0; i < queues; i++) {
-        const pool = new FramePool({ slotSize, slots: options.rxPoolSlots ?? 4096 });
-        const large = lro ? new FramePool({ slotSize: LARGE_SLOT, slots: options.rxLargeSlots ?? burst + 128 }) : null;
-        if (slotSize - TAP_RX_HEADROOM + (large?.slotSize ?? 0) < (lro ? MAX_FRAME : mtu + 19)) throw new RangeError('receive buffers too small');
-        qs.push(new TapQueue(i, fds[i]!, addon.QueueIo, burst, pool, large));
-      }
-    } catch (e) {
-      for (const q of qs) q.close();
-      for (let i = qs.length; i < fds.length; i++) closeSync(fds[i]!);
-      throw e;
+    const shared = options.sharedPools ?? false;
+    for (let i = 0; i < q.fds.length; i++) {
+      const pool = new FramePool({ slotSize, slots: options.rxPoolSlots ?? 4096, shared });
+      const large = lro ? new FramePool({ slotSize: LARGE_SLOT, slots: options.rxLargeSlots ?? burst + 128, shared }) : null;
+      if (slotSize - TAP_RX_HEADROOM + (large?.slotSize ?? 0) < (lro ? MAX_FRAME : mtu + 19)) throw new RangeError('receive buffers too small');
+      qs.push(new TapQueue(firstId + i, q.fds[i]!, addon.QueueIo, burst, pool, large));
     }
-    return new TapDevice(name, options.mac ?? randomMac(), features, qs, offloadFlags);
+    return new TapDevice(q.name, q.mac, features, qs, offloadFlags);
   }
 
   /** Lets `loop` drive the queues: it polls them, and a ready fd wakes it. */

@@ -1,5 +1,5 @@
 /** The TAP link: the Linux kernel on the other end of a TAP device, through the native addon (loaded on open). */
-export { TapDevice, type TapDeviceOptions } from './device.js';
+export { TapDevice, type TapDeviceOptions, type TapQueues } from './device.js';
 export { TapQueue, type TapQueueCounters } from './queue.js';
 export { TapError, TapUnavailableError, tapOpenError } from './errors.js';
 export { loadTapAddon, type TapAddon } from './native.js';
