@@ -15,7 +15,9 @@
  * the queues, forwarders and stacks.
  */
 import type { Host } from '../api/host.js';
-import type { Pollable } from '../link/device.js';
+import type { Device, Pollable, QueueStats } from '../link/device.js';
+import { CaptureDevice } from '../link/capture.js';
+import { PcapWriter } from '../link/pcap.js';
 import { MemoryDevice, type MemoryDeviceOptions } from '../link/memory/device.js';
 import { TapDevice, type TapDeviceOptions, type TapQueues } from '../link/tap/device.js';
 import { MemorySwitch } from '../link/memory/switch.js';
@@ -49,6 +51,16 @@ export interface SpannedHostSpec extends Omit<ShardHostOptions, 'pool' | 'portFi
   maxInFlight?: number;
   /** Get the address by DHCP (leave `address` out): the client runs on shard 0, its leases reach every shard. */
   dhcp?: boolean;
+  /** Capture every shard's queue to a pcap file: FILE itself with one shard, else FILE with `.shardN` before its extension. */
+  pcap?: string;
+}
+
+/** Shard `shard`'s capture file of `path` when there are `shards`: serve.pcap → serve.shard1.pcap. */
+export function shardPcapPath(path: string, shard: number, shards: number): string {
+  if (shards === 1) return path;
+  const dot = path.lastIndexOf('.');
+  const slash = path.lastIndexOf('/');
+  return dot > slash + 1 ? `${path.slice(0, dot)}.shard${shard}${path.slice(dot)}` : `${path}.shard${shard}`;
 }
 
 export interface MemoryNetworkSpec {
@@ -61,7 +73,7 @@ export interface MemoryNetworkSpec {
 export interface ShardHostCounters {
   host: string;
   shard: number;
-  queue: { rxFrames: number; txFrames: number; rxDrops: number; txDrops: number };
+  queue: QueueStats;
   /** Frames of this shard's receive pools in use (here, or lent to other shards). */
   poolInUse: number;
   steering: ShardQueueCounters;
@@ -78,6 +90,7 @@ export class NetworkShard {
   private readonly queues: ShardQueue[] = [];
   private readonly forwarders: FrameForwarder[] = [];
   private readonly pollables: Pollable[] = [];
+  private readonly captures: PcapWriter[] = [];
 
   constructor(
     private readonly spec: MemoryNetworkSpec,
@@ -135,8 +148,13 @@ export class NetworkShard {
       this.pollables.push(sw);
     }
     this.spec.hosts.forEach((h, i) => {
-      const { name, mac: _mac, device: _device, steering: steeringOptions, maxInFlight = 1000, dhcp = false, ...hostOptions } = h;
-      const device = this.devices[i]!;
+      const { name, mac: _mac, device: _device, tap: _tap, steering: steeringOptions, maxInFlight = 1000, dhcp = false, pcap, ...hostOptions } = h;
+      let device: Device = this.devices[i]!;
+      if (pcap !== undefined) {
+        const writer = PcapWriter.toFile(shardPcapPath(pcap, shard, this.shards), loop.clock.epochMs);
+        this.captures.push(writer);
+        device = new CaptureDevice(device, writer, loop.clock);
+      }
       const steering = new Steering(this.shards, { key: device.features.rss.key, ...steeringOptions });
       const mesh = meshes[i]!;
       const fwd = new FrameForwarder(new MeshEndpoint(mesh, shard), device.queues[0]!.rxPools, pools[i]!, mesh.capacity, maxInFlight);
@@ -169,7 +187,7 @@ export class NetworkShard {
         {
           host: h.name,
           shard: this.shard,
-          queue: { rxFrames: s.rxFrames, txFrames: s.txFrames, rxDrops: s.rxDrops, txDrops: s.txDrops },
+          queue: { ...s },
           poolInUse: this.devices[i]!.queues[0]!.rxPools.reduce((n, p) => n + p.inUse, 0),
           steering: { ...this.queues[i]!.counters },
           forward: structuredClone(this.forwarders[i]!.counters),
@@ -185,5 +203,6 @@ export class NetworkShard {
     for (const h of Object.values(this.hosts)) h.close();
     for (const p of this.pollables) this.loop.remove(p);
     for (const d of this.devices) if (d instanceof TapDevice) d.close();
+    for (const w of this.captures) w.close();
   }
 }

@@ -8,7 +8,7 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,9 +32,10 @@ class World {
     await run('ip', ['-n', this.ns, 'link', 'set', 'lo', 'up']);
   }
 
-  /** Starts `shoal ...args`; resolves once its output matches `ready`. */
-  start(args: string[], ready: RegExp): Promise<ChildProcess> {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  /** Starts `shoal ...args` (in the namespace with `inside`); resolves once its output matches `ready`. */
+  start(args: string[], ready: RegExp, inside = false): Promise<ChildProcess> {
+    const argv = [process.execPath, CLI, ...args];
+    const child = inside ? spawn('ip', ['netns', 'exec', this.ns, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] }) : spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
     this.children.push(child);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no '${ready}' in: ${this.output}`)), 10_000);
@@ -93,7 +94,7 @@ test('shoal serve http on a TAP: curl from the kernel gets the file, ping gets r
     writeFileSync(join(dir, 'hello.txt'), 'hello from shoal serve\n');
     await withWorld(t, ['curl', 'ping'], async (w) => {
       const pcap = join(dir, 'serve.pcap');
-      const child = await w.start(['serve', 'http', '--link', `tap:${w.tap}`, '--ip', '10.77.0.2/24', '--root', dir, '--stats', '--pcap', pcap], /shoal serve: http on 10\.77\.0\.2:80/);
+      const child = await w.start(['serve', 'http', '--link', `tap:${w.tap}`, '--ip', '10.77.0.2/24', '--root', dir, '--stats', '--pcap', pcap, '--shards', '1'], /shoal serve: http on 10\.77\.0\.2:80/);
       await w.plugIn();
       const { stdout } = await w.exec('curl', ['-sS', '--max-time', '10', 'http://10.77.0.2/hello.txt']);
       assert.equal(stdout, 'hello from shoal serve\n');
@@ -130,8 +131,54 @@ test('shoal ping on a TAP: replies from the kernel, with ping(8)\'s summary', as
   });
 });
 
+test('shoal serve http --shards 2 on a TAP: each shard on its own queue; curl gets the file over many connections, --stats prints a line per shard, each shard captures its own pcap, and Ctrl-C leaves no temporary folder', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'shoal-serve-shards-'));
+  const tempsBefore = new Set(readdirSync(tmpdir()).filter((n) => n.startsWith('shoal-serve-')));
+  try {
+    await withWorld(t, ['curl'], async (w) => {
+      const pcap = join(dir, 'serve.pcap');
+      const child = await w.start(['serve', 'http', '--link', `tap:${w.tap}`, '--ip', '10.77.0.2/24', '--shards', '2', '--stats', '--pcap', pcap], /shoal serve: http on 10\.77\.0\.2:80 .*2 shards/);
+      await w.plugIn();
+      // 20 connections from the kernel (new source ports each): they spread over both shards.
+      const urls = Array.from({ length: 20 }, () => 'http://10.77.0.2/');
+      const { stdout } = await w.exec('curl', ['-sS', '--max-time', '10', ...urls.flatMap((u) => ['-H', 'Connection: close', u])]);
+      assert.equal(stdout.match(/Served by Shoal/g)?.length, 20, stdout);
+      await new Promise((r) => setTimeout(r, 2200)); // two --stats rounds
+      const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+      process.kill(child.pid!, 'SIGINT');
+      assert.equal(await exited, 0, w.output);
+      assert.match(w.output, /shoal serve: stopped/);
+      for (const s of [0, 1]) assert.match(w.output, new RegExp(`shard ${s}: rx \\d+ frames \\d+ B, tx \\d+ frames \\d+ B \\(now rx`), `a --stats line for shard ${s}`);
+      assert.match(w.output, /total: rx \d+ frames .*; tcp .*time-wait; retransmitted \d+ segments/);
+      // Each shard drove its queue (a frame of its own at least), each captured to its own file.
+      for (const s of [0, 1]) assert.ok(statSync(join(dir, `serve.shard${s}.pcap`)).size > 24, `shard ${s}'s capture has frames`);
+    });
+    const left = readdirSync(tmpdir()).filter((n) => n.startsWith('shoal-serve-') && !tempsBefore.has(n) && !join(tmpdir(), n).startsWith(dir));
+    assert.deepEqual(left, [], 'no temporary folder left behind');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('shoal serve --kernel-ip, run inside the namespace: the TAP is made there, its kernel side gets the address and comes up, and curl reaches Shoal with no other set-up', async (t) => {
+  await withWorld(t, ['curl'], async (w) => {
+    const child = await w.start(['serve', 'http', '--link', `tap:${w.tap}`, '--ip', '10.77.0.2/24', '--kernel-ip', '10.77.0.1/24', '--shards', '2'], /shoal serve: http on 10\.77\.0\.2:80/, true);
+    const { stdout: addr } = await w.exec('ip', ['-o', 'addr', 'show', 'dev', w.tap]);
+    assert.match(addr, /inet 10\.77\.0\.1\/24/);
+    const { stdout } = await w.exec('curl', ['-sS', '--max-time', '10', 'http://10.77.0.2/']);
+    assert.match(stdout, /Served by Shoal/);
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    process.kill(child.pid!, 'SIGINT');
+    assert.equal(await exited, 0, w.output);
+  });
+});
+
 test('shoal serve/ping: bad flags and a missing link get one line and exit code 2', async () => {
   for (const [args, pattern] of [
+    [['serve', 'http', '--link', 'tap:x', '--ip', '10.0.0.1/24', '--root', '/no/such/folder'], /--root \/no\/such\/folder: no such folder/],
+    [['serve', 'http', '--link', 'tap:x', '--ip', '10.0.0.1/24', '--shards', '0'], /--shards/],
+    [['serve', 'memcached', '--link', 'tap:x', '--ip', '10.0.0.1/24', '--shards', '2'], /memcached serves on one shard/],
+    [['serve', 'echo', '--link', 'tap:x', '--ip', '10.0.0.1/24', '--kernel-ip', '10.0.0.1'], /--kernel-ip takes an address with a prefix length/],
     [['serve', 'http', '--ip', '10.0.0.1/24'], /--link is required/],
     [['serve', 'http', '--link', 'tap:x', '--ip', '10.0.0.1/24', '--dhcp'], /--ip and --dhcp do not go together/],
     [['serve', 'http', '--link', 'tap:x'], /--ip \(or --dhcp\) is required/],

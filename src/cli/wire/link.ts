@@ -18,6 +18,7 @@ import { RealClock } from '../../time/clock.js';
 import { EventLoop } from '../../time/loop.js';
 import { parseIpv4 } from '../../wire/addr.js';
 import { UsageError } from '../usage.js';
+import { configureKernelSide } from './kernel-side.js';
 
 export const LINK_OPTIONS: NonNullable<ParseArgsConfig['options']> = {
   link: { type: 'string' },
@@ -25,10 +26,13 @@ export const LINK_OPTIONS: NonNullable<ParseArgsConfig['options']> = {
   dhcp: { type: 'boolean' },
   gateway: { type: 'string' },
   pcap: { type: 'string' },
+  'kernel-ip': { type: 'string' },
 };
 
 export const LINK_HELP = `  --link tap:NAME  the TAP interface NAME (created, or attached to if it exists; needs
-                   CAP_NET_ADMIN); configure its kernel side with ip(8)
+                   CAP_NET_ADMIN); its other end is the kernel's interface NAME
+  --kernel-ip A.B.C.D/N  give the kernel's side of the TAP this address and bring it
+                   up (with ip(8)); or configure it yourself
   --ip A.B.C.D/N   Shoal's address and prefix length on the link
   --dhcp           get the address (and gateway) from a DHCP server on the link instead
   --gateway A.B.C.D  where other networks are (default: none)
@@ -73,7 +77,20 @@ const DHCP_WAIT_S = 60;
 /** How long close() waits for a DHCPRELEASE to leave before tearing the host down. */
 const RELEASE_WAIT_MS = 500;
 
-export function openWiredHost(values: Record<string, string | boolean | undefined>, seed = 1): WiredHost {
+/** What the link flags say, checked (each mistake a UsageError of one line); nothing is opened. */
+export interface LinkFlags {
+  link: string;
+  tapName: string;
+  /** 'A.B.C.D/N', or undefined with --dhcp. */
+  address: string | undefined;
+  dhcp: boolean;
+  gateway: string | undefined;
+  pcap: string | undefined;
+  /** --kernel-ip: the kernel side's address, to set once the TAP exists. */
+  kernelIp: string | undefined;
+}
+
+export function parseLinkFlags(values: Record<string, string | boolean | undefined>): LinkFlags {
   const link = values['link'];
   if (typeof link !== 'string') throw new UsageError('--link is required (e.g. --link tap:shoal0)');
   const m = /^tap:(.+)$/.exec(link);
@@ -100,16 +117,38 @@ export function openWiredHost(values: Record<string, string | boolean | undefine
       throw new UsageError(`--gateway takes an IPv4 address, got '${String(gw)}'`);
     }
   }
-  const tap = TapDevice.open({ name: m[1]! });
+  const pcap = typeof values['pcap'] === 'string' ? values['pcap'] : undefined;
+  const kernelIp = values['kernel-ip'];
+  if (kernelIp !== undefined) {
+    try {
+      if (typeof kernelIp !== 'string' || parseCidr(kernelIp).address === 0) throw new Error('no address');
+    } catch {
+      throw new UsageError(`--kernel-ip takes an address with a prefix length (e.g. 10.77.0.1/24), got '${String(kernelIp)}'`);
+    }
+  }
+  return { link, tapName: m[1]!, address, dhcp, gateway: typeof gw === 'string' ? gw : undefined, pcap, kernelIp: kernelIp as string | undefined };
+}
+
+export function openWiredHost(values: Record<string, string | boolean | undefined>, seed = 1): WiredHost {
+  const { link, tapName, address, gateway: gw, pcap: pcapPath, kernelIp } = parseLinkFlags(values);
+  const tap = TapDevice.open({ name: tapName });
+  if (kernelIp !== undefined) {
+    try {
+      configureKernelSide(tap.name, kernelIp);
+    } catch (e) {
+      tap.close();
+      throw e;
+    }
+  }
   const loop = new EventLoop(new RealClock());
   tap.attach(loop);
   let device: Device = tap;
   let pcap: PcapWriter | null = null;
-  if (typeof values['pcap'] === 'string') {
-    pcap = PcapWriter.toFile(values['pcap'], loop.clock.epochMs);
+  if (pcapPath !== undefined) {
+    pcap = PcapWriter.toFile(pcapPath, loop.clock.epochMs);
     device = new CaptureDevice(tap, pcap, loop.clock);
   }
-  const host = new Host({ device, address, gateway: typeof gw === 'string' ? gw : undefined, loop, seed });
+  const host = new Host({ device, address, gateway: gw, loop, seed });
   loop.start();
   return {
     host,
