@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { requireTap } from '../link/tap-netns.js';
 import { hasCommand } from '../support/require.js';
 
@@ -131,19 +132,38 @@ test('shoal ping on a TAP: replies from the kernel, with ping(8)\'s summary', as
   });
 });
 
-test('shoal serve http --shards 2 on a TAP: each shard on its own queue; curl gets the file over many connections, --stats prints a line per shard, each shard captures its own pcap, and Ctrl-C leaves no temporary folder', async (t) => {
+test('shoal serve http --shards 2 on a TAP: each shard on its own queue; curl gets the file over many connections, --stats prints a line per shard, --metrics serves every counter per shard to a real scrape, each shard captures its own pcap, and Ctrl-C leaves no temporary folder', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'shoal-serve-shards-'));
   const tempsBefore = new Set(readdirSync(tmpdir()).filter((n) => n.startsWith('shoal-serve-')));
   try {
     await withWorld(t, ['curl'], async (w) => {
       const pcap = join(dir, 'serve.pcap');
-      const child = await w.start(['serve', 'http', '--link', `tap:${w.tap}`, '--ip', '10.77.0.2/24', '--shards', '2', '--stats', '--pcap', pcap], /shoal serve: http on 10\.77\.0\.2:80 .*2 shards/);
+      const child = await w.start(['serve', 'http', '--link', `tap:${w.tap}`, '--ip', '10.77.0.2/24', '--shards', '2', '--stats', '--pcap', pcap, '--metrics', '127.0.0.1:0'], /shoal serve: http on 10\.77\.0\.2:80 .*2 shards.*metrics at http:\/\/127\.0\.0\.1:\d+\/metrics/);
       await w.plugIn();
       // 20 connections from the kernel (new source ports each): they spread over both shards.
       const urls = Array.from({ length: 20 }, () => 'http://10.77.0.2/');
       const { stdout } = await w.exec('curl', ['-sS', '--max-time', '10', ...urls.flatMap((u) => ['-H', 'Connection: close', u])]);
       assert.equal(stdout.match(/Served by Shoal/g)?.length, 20, stdout);
       await new Promise((r) => setTimeout(r, 2200)); // two --stats rounds
+      // A real scrape of the metrics (on this side's loopback), parsed as Prometheus would.
+      const url = /metrics at (http:\/\/127\.0\.0\.1:\d+\/metrics)/.exec(w.output)![1]!;
+      const page = await fetch(url);
+      assert.equal(page.status, 200);
+      assert.match(page.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
+      const families = parsePrometheusTextFormat(await page.text());
+      const family = (name: string) => families.find((f) => f.name === name);
+      for (const f of families) {
+        assert.match(f.name, /^shoal_[a-z0-9_]+$/);
+        assert.ok(f.help.length > 0, `${f.name} has HELP`);
+        assert.ok(f.type === 'COUNTER' ? f.name.endsWith('_total') : f.type === 'GAUGE', `${f.name}: ${f.type}`);
+      }
+      const rx = family('shoal_queue_rx_frames_total');
+      assert.deepEqual(rx?.metrics.map((m) => m.labels?.['shard']).sort(), ['0', '1'], 'a sample per shard');
+      assert.ok(rx!.metrics.every((m) => Number(m.value) > 0), 'each shard received frames');
+      assert.ok(Number(family('shoal_tcp_passive_opens_total')?.metrics.reduce((n, m) => n + Number(m.value), 0)) >= 20, 'the 20 connections are counted');
+      assert.ok(family('shoal_tcp_connections')?.metrics.some((m) => m.labels?.['state'] === 'listen'), 'connections by state');
+      assert.ok(family('shoal_steering_forwarded_total') && family('shoal_forward_drops_in_flight_total') && family('shoal_ipv4_in_receives_total') !== undefined, 'steering, forwarding and every layer');
+      assert.equal((await fetch(url.replace('/metrics', '/other'))).status, 404);
       const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
       process.kill(child.pid!, 'SIGINT');
       assert.equal(await exited, 0, w.output);
@@ -179,6 +199,7 @@ test('shoal serve/ping: bad flags and a missing link get one line and exit code 
     [['serve', 'http', '--link', 'tap:x', '--ip', '10.0.0.1/24', '--shards', '0'], /--shards/],
     [['serve', 'memcached', '--link', 'tap:x', '--ip', '10.0.0.1/24', '--shards', '2'], /memcached serves on one shard/],
     [['serve', 'echo', '--link', 'tap:x', '--ip', '10.0.0.1/24', '--kernel-ip', '10.0.0.1'], /--kernel-ip takes an address with a prefix length/],
+    [['serve', 'echo', '--link', 'tap:x', '--ip', '10.0.0.1/24', '--metrics', 'here'], /--metrics takes HOST:PORT or PORT/],
     [['serve', 'http', '--ip', '10.0.0.1/24'], /--link is required/],
     [['serve', 'http', '--link', 'tap:x', '--ip', '10.0.0.1/24', '--dhcp'], /--ip and --dhcp do not go together/],
     [['serve', 'http', '--link', 'tap:x'], /--ip \(or --dhcp\) is required/],

@@ -24,6 +24,9 @@ import { configureKernelSide } from './kernel-side.js';
 import { LINK_HELP, LINK_OPTIONS, openWiredHostWithAddress, parseLinkFlags, type LinkFlags } from './link.js';
 import type { ServeShardData } from './serve-shard.js';
 import { ServeStats } from './serve-stats.js';
+import { parseMetricsFlag, startMetricsServer, type MetricsServer } from './metrics-server.js';
+
+type MetricsAt = ReturnType<typeof parseMetricsFlag> | null;
 
 export const SERVE_OPTIONS: NonNullable<ParseArgsConfig['options']> = {
   ...LINK_OPTIONS,
@@ -31,6 +34,7 @@ export const SERVE_OPTIONS: NonNullable<ParseArgsConfig['options']> = {
   root: { type: 'string' },
   stats: { type: 'boolean' },
   shards: { type: 'string' },
+  metrics: { type: 'string' },
 };
 
 export const SERVE_HELP = `Usage: shoal serve <echo|http|memcached> --link tap:NAME (--ip A.B.C.D/N | --dhcp) [options]
@@ -53,6 +57,8 @@ ${LINK_HELP}
                    (FILE with .shardN before its extension)
   --stats          a line a second per shard and a total: frames and rates,
                    forwarded frames, drops, connections by state, retransmissions
+  --metrics [HOST:]PORT  Prometheus metrics at http://HOST:PORT/metrics (every counter
+                   of every layer, per shard; HOST 127.0.0.1 unless given)
   -h, --help       this text`;
 
 const DEFAULT_PORTS: Record<string, number> = { echo: 7, http: 80, memcached: 11211 };
@@ -66,6 +72,7 @@ export async function runServe(values: Record<string, string | boolean | undefin
   const shards = integerFlag('shards', values['shards'], app === 'memcached' ? 1 : availableParallelism(), 1, 64);
   if (app === 'memcached' && shards > 1) throw new UsageError('memcached serves on one shard (its cache is not split across shards): --shards 1');
   const flags = parseLinkFlags(values);
+  const metricsAt = typeof values['metrics'] === 'string' ? parseMetricsFlag(values['metrics']) : null;
   let root = typeof values['root'] === 'string' ? values['root'] : '';
   if (app === 'http' && root !== '') checkFolder(root);
   if (values['root'] !== undefined && app !== 'http') throw new UsageError('--root is for http');
@@ -78,7 +85,7 @@ export async function runServe(values: Record<string, string | boolean | undefin
   }
   try {
     const stats = values['stats'] === true;
-    return shards === 1 ? await serveOnOne(app as App, port, root, values, stats) : await serveOnShards(app as App, port, root, flags, shards, stats);
+    return shards === 1 ? await serveOnOne(app as App, port, root, values, stats, metricsAt) : await serveOnShards(app as App, port, root, flags, shards, stats, metricsAt);
   } finally {
     if (temp !== null) rmSync(temp, { recursive: true, force: true });
   }
@@ -102,7 +109,7 @@ function signalled(): Promise<void> {
 }
 
 /** One stack on this thread (the TAP's one queue). */
-async function serveOnOne(app: App, port: number, root: string, values: Record<string, string | boolean | undefined>, withStats: boolean): Promise<number> {
+async function serveOnOne(app: App, port: number, root: string, values: Record<string, string | boolean | undefined>, withStats: boolean, metricsAt: MetricsAt): Promise<number> {
   const wired = await openWiredHostWithAddress(values);
   const { host } = wired;
   const server = host.net.createServer();
@@ -128,13 +135,25 @@ async function serveOnOne(app: App, port: number, root: string, values: Record<s
   } else {
     serveMemcached(server);
   }
-  console.log(`shoal serve: ${app} on ${formatIpv4(host.stack.address)}:${port} (${wired.label}); Ctrl-C stops`);
+  let metrics: MetricsServer | null = null;
+  if (metricsAt !== null) {
+    try {
+      metrics = await startMetricsServer(metricsAt, () => Promise.resolve([{ shard: 0, queue: 0, layers: { queue: wired.tap.totals(), ...host.stack.counters() } }]));
+    } catch (e) {
+      udp?.close();
+      server.close();
+      await wired.close();
+      throw e;
+    }
+  }
+  console.log(`shoal serve: ${app} on ${formatIpv4(host.stack.address)}:${port} (${wired.label})${metrics ? `, metrics at ${metrics.url}` : ''}; Ctrl-C stops`);
   const stats = new ServeStats();
   const timer = withStats ? setInterval(() => stats.print([{ shard: 0, queue: wired.tap.totals(), forwarded: 0, stack: host.stack.counters() }]), 1000) : null;
   await signalled();
   if (timer !== null) clearInterval(timer);
   udp?.close();
   server.close();
+  await metrics?.close();
   await wired.close();
   console.log('shoal serve: stopped');
   return 0;
@@ -143,7 +162,7 @@ async function serveOnOne(app: App, port: number, root: string, values: Record<s
 const DHCP_WAIT_MS = 60_000;
 
 /** N worker shards, each driving its own queue of a multi-queue TAP. */
-async function serveOnShards(app: App, port: number, root: string, flags: LinkFlags, shards: number, withStats: boolean): Promise<number> {
+async function serveOnShards(app: App, port: number, root: string, flags: LinkFlags, shards: number, withStats: boolean, metricsAt: MetricsAt): Promise<number> {
   const queues = TapDevice.openQueues({ name: flags.tapName, queues: shards });
   if (flags.kernelIp !== undefined) {
     try {
@@ -174,8 +193,22 @@ async function serveOnShards(app: App, port: number, root: string, flags: LinkFl
     const r = await Promise.race([engine.done.then(() => 'done'), new Promise((res) => setTimeout(() => res('wait'), 10))]);
     if (r === 'done') break;
   }
+  let metrics: MetricsServer | null = null;
+  if (metricsAt !== null) {
+    try {
+      metrics = await startMetricsServer(metricsAt, async () =>
+        (await engine.counters()).map((c) => {
+          const h = c.hosts[0]!;
+          return { shard: c.shard, queue: c.shard, layers: { queue: h.queue, steering: h.steering, forward: h.forward, mesh: c.mesh, pool: { framesInUse: h.poolInUse }, ...h.stack } };
+        }),
+      );
+    } catch (e) {
+      await engine.stop();
+      throw e;
+    }
+  }
   const at = Atomics.load(address, 0) >>> 0;
-  if (at !== 0) console.log(`shoal serve: ${app} on ${formatIpv4(at)}:${port} (${flags.link} ${flags.address ?? 'DHCP'}, ${shards} shards); Ctrl-C stops`);
+  if (at !== 0) console.log(`shoal serve: ${app} on ${formatIpv4(at)}:${port} (${flags.link} ${flags.address ?? 'DHCP'}, ${shards} shards)${metrics ? `, metrics at ${metrics.url}` : ''}; Ctrl-C stops`);
   const stats = new ServeStats();
   const timer = withStats
     ? setInterval(() => {
@@ -189,6 +222,7 @@ async function serveOnShards(app: App, port: number, root: string, flags: LinkFl
     await engine.done;
   } finally {
     if (timer !== null) clearInterval(timer);
+    await metrics?.close();
   }
   console.log('shoal serve: stopped');
   return engine.exitCode;
