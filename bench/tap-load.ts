@@ -8,6 +8,7 @@
  * - `echos PORT` answers every byte of any number of connections, ending each when the
  *   client ends, until killed;
  * - `rr HOST PORT S` sends one byte and waits for it, for S seconds: round trips/s;
+ * - `rrn HOST PORT S N` the same on N connections at once: round trips/s of all;
  * - `conn HOST PORT S LOOPS` opens a connection, sends 32 bytes, reads them back, closes
  *   (the client closes first), and again, in LOOPS concurrent loops so that one
  *   connection's round trips are not the only bound: connections/s and failures;
@@ -50,6 +51,19 @@ if (mode === 'sink' || mode === 'echo') {
     s.on('data', () => { trips++; if (performance.now() < end) s.write('x'); else { s.destroy(); report({ rate: trips / ((performance.now() - t0) / 1000) }); } });
     s.write('x');
   });
+} else if (mode === 'rrn') {
+  const t0 = performance.now();
+  const end = t0 + Number(c) * 1000;
+  let trips = 0, live = Number(d);
+  for (let i = 0; i < Number(d); i++) {
+    const s = net.connect(Number(b), a, () => { s.setNoDelay(true); s.write('x'); });
+    s.on('data', () => {
+      trips++;
+      if (performance.now() < end) s.write('x');
+      else { s.destroy(); if (--live === 0) report({ rate: trips / ((performance.now() - t0) / 1000) }); }
+    });
+    s.on('error', () => process.exit(1));
+  }
 } else if (mode === 'conn') {
   const req = Buffer.alloc(32, 0x61);
   const t0 = performance.now();

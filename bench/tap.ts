@@ -5,7 +5,10 @@
  *   autotuned socket buffers);
  * - 1-byte request/response, one connection, noDelay (round trips/s);
  * - connections/s: connect, 32 bytes each way, close, in 8 concurrent loops;
- * - memcached: Shoal's against Debian's (one thread), both driven by memcaslap.
+ * - memcached: Shoal's against Debian's (one thread), both driven by memcaslap;
+ * - shards: Shoal on 1 and on 2 worker shards, each driving its own queue of a
+ *   multi-queue TAP, under 1-byte request/response on 16 connections and connections/s
+ *   (the 2-shard rows give their ratio to one shard).
  * Every address lives in namespaces this benchmark creates and deletes (also on
  * failure): the TAP's kernel side at 10.77.0.1/24 (Shoal is 10.77.0.2 in this process),
  * the veth pair at 10.78.0.1/24 and 10.78.0.2/24 in two more. Needs root and the native
@@ -18,7 +21,9 @@
  * a JavaScript peer — Shoal, and the Node load scripts — is measured warm, not while its
  * code is still being compiled.
  */
+import { closeSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
+import { launch } from '../src/shard/engine.js';
 import type { Duplex } from 'node:stream';
 import { Host } from '../src/api/host.js';
 import { serveMemcached } from '../src/apps/memcached/index.js';
@@ -40,7 +45,9 @@ const TAP_KERNEL = '10.77.0.1';
 const TAP_SHOAL = '10.77.0.2';
 const MEMCACHED_PORT = 11211;
 
-export const TAP_CASES = ['in', 'out', 'rr', 'conn', 'memcached'] as const;
+export const TAP_CASES = ['in', 'out', 'rr', 'conn', 'memcached', 'shards'] as const;
+/** Connections of the sharded request/response rows. */
+const RR_CONNS = 16;
 export type TapCase = (typeof TAP_CASES)[number];
 
 /** The two ends under test: the veth pair's namespaces, and Shoal with its TAP's kernel side. */
@@ -158,6 +165,37 @@ async function memcached(w: World): Promise<[shoal: number, kernel: number]> {
   return [shoal, kernel];
 }
 
+/**
+ * Shoal on N worker shards, each driving its own queue of a multi-queue TAP whose kernel
+ * side is in namespace `ns` (made for this N), against the kernel's client: `client`'s
+ * result, warm-up first.
+ */
+let shardedRuns = 0;
+
+async function shardedEcho(n: Namespaces, shards: number, port: number, client: (host: string, port: string, seconds: number) => string[]): Promise<Record<string, number>> {
+  const run = shardedRuns++;
+  const ns = await n.add(`s${run}`);
+  const name = `shbs${run}${n.tag}`;
+  const queues = TapDevice.openQueues({ name, queues: shards });
+  try {
+    await n.moveTap(name, ns, `${TAP_KERNEL}/24`);
+  } catch (e) {
+    for (const fd of queues.fds) closeSync(fd);
+    throw e;
+  }
+  const engine = await launch(new URL('./tap-shard-app.js', import.meta.url), {
+    shards,
+    data: { port },
+    network: { hosts: [{ name: 'shoal', address: `${TAP_SHOAL}/24`, tap: { queues } }] },
+  });
+  try {
+    await n.load(ns, client(TAP_SHOAL, String(port), WARMUP)).exited;
+    return Namespaces.result(await n.load(ns, client(TAP_SHOAL, String(port), SECONDS)).exited);
+  } finally {
+    await engine.stop();
+  }
+}
+
 function warnFailures(what: string, r: Record<string, number>): void {
   if ((r['failed'] ?? 0) > 0) console.log(`tap benchmark: ${r['failed']} connections failed (${what})`);
 }
@@ -210,6 +248,20 @@ export async function tapBenchmarks(cases: ReadonlySet<TapCase> = new Set(TAP_CA
       warnFailures('kernel ↔ kernel', veth);
       warnFailures('kernel → Shoal', shoal);
       rows.push({ group, name: `connect + 32 B echo + close, kernel client, ${CONN_LOOPS} loops`, value: shoal['rate']!, unit: 'conn/s', reference: { name: ref, value: veth['rate']! } });
+    }
+    if (cases.has('shards')) {
+      const sgroup = 'tap, shards in workers (kernel client)';
+      for (const [name, unit, client] of [
+        [`1-byte request/response, ${RR_CONNS} conns`, 'trip/s', (h: string, p: string, t: number) => ['rrn', h, p, String(t), String(RR_CONNS)]],
+        [`connect + 32 B echo + close, ${CONN_LOOPS} loops`, 'conn/s', (h: string, p: string, t: number) => ['conn', h, p, String(t), String(CONN_LOOPS)]],
+      ] as const) {
+        const one = await shardedEcho(n, 1, 5306, client);
+        const two = await shardedEcho(n, 2, 5306, client);
+        warnFailures('kernel → Shoal, 1 shard', one);
+        warnFailures('kernel → Shoal, 2 shards', two);
+        rows.push({ group: sgroup, name: `${name}, 1 shard`, value: one['rate']!, unit });
+        rows.push({ group: sgroup, name: `${name}, 2 shards`, value: two['rate']!, unit, reference: { name: '1 shard', value: one['rate']! } });
+      }
     }
     if (cases.has('memcached')) {
       const missing = memcachedToolsMissing();
