@@ -18,6 +18,8 @@ import { ringCapacityFor, type SharedPoolInfo } from './forward.js';
 import { meshMemory } from './mesh.js';
 import type { MemoryNetworkSpec } from './worker-network.js';
 import { ListenPorts } from '../stack/ports.js';
+import { byteRingMemory } from './byte-ring.js';
+import { rpcMemory } from './rpc.js';
 
 export interface LaunchOptions {
   /** Shard threads (default: the number of cores). */
@@ -31,6 +33,11 @@ export interface LaunchOptions {
    * shard, and shard i runs a stack of every host over its queues i (`shard.hosts`).
    */
   network?: MemoryNetworkSpec;
+  /**
+   * Bytes of the ring each shard has towards each other for calls with byte payloads
+   * (`shard.rpc`; a power of two, the largest payload half of it; default 0: no calls).
+   */
+  rpcBytes?: number;
   /** How long stopping may take (atExit and atDestroy hooks) before the threads are ended (default 10 s). */
   stopTimeoutMs?: number;
 }
@@ -77,6 +84,7 @@ export class Engine {
     data: unknown,
     private readonly stopTimeoutMs: number,
     network: MemoryNetworkSpec | undefined,
+    rpcBytes: number,
   ) {
     this.done = new Promise<void>((resolve, reject) => (this.settle = { resolve, reject }));
     // `done` may be awaited only after launch: keep an early rejection from being "unhandled".
@@ -93,8 +101,9 @@ export class Engine {
             meshes: network.hosts.map((h) => meshMemory(shards, ringCapacityFor(h.maxInFlight ?? 1000), true, mesh.bells)),
             listenMemory: network.hosts.map(() => ListenPorts.memory()),
           };
+    const rpc = rpcBytes > 0 && shards > 1 ? rpcMemory(shards, rpcBytes) : null;
     for (let id = 0; id < shards; id++) {
-      const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: { moduleUrl, id, count: shards, mesh, data, network: net } });
+      const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: { moduleUrl, id, count: shards, mesh, data, network: net, rpc } });
       const t = new ShardThread(id, worker);
       this.threads.push(t);
       worker.on('message', (m: ToEngine) => this.onMessage(t, m));
@@ -107,7 +116,9 @@ export class Engine {
   static async launch(moduleUrl: string | URL, options: LaunchOptions = {}): Promise<Engine> {
     const shards = options.shards ?? availableParallelism();
     if (!Number.isInteger(shards) || shards < 1 || shards > 64) throw new RangeError(`shards must be 1 to 64, not ${shards}`);
-    const engine = new Engine(String(moduleUrl), shards, options.meshCapacity ?? 4096, options.data, options.stopTimeoutMs ?? 10_000, options.network);
+    const rpcBytes = options.rpcBytes ?? 0;
+    if (rpcBytes !== 0) byteRingMemory(rpcBytes); // checks the size here, in one line, before any thread starts
+    const engine = new Engine(String(moduleUrl), shards, options.meshCapacity ?? 4096, options.data, options.stopTimeoutMs ?? 10_000, options.network, rpcBytes);
     if (!(await engine.started)) {
       await engine.done; // rejects with the error that stopped the start
     }

@@ -10,14 +10,18 @@ import type { Pollable } from '../time/pollable.js';
 import type { EventLoop } from '../time/loop.js';
 import type { MeshEndpoint } from './mesh.js';
 import { MSG_USER, type Shard } from './shard.js';
+import { MSG_CALL, MSG_REPLY } from './rpc.js';
 
 export class MeshPollable implements Pollable {
   /** Messages are read (and given to `Shard.onMessage`) only once the application has started. */
   reading = false;
   private sleeping = false;
   private readonly onDescriptor = (s: Int32Array, at: number, from: number): void => {
-    if (s[at] === MSG_USER) this.shard.onMessage?.(from, s[at + 1]!, s[at + 2]!, s[at + 3]!);
+    const kind = s[at];
+    if (kind === MSG_USER) this.shard.onMessage?.(from, s[at + 1]!, s[at + 2]!, s[at + 3]!);
+    else if (kind === MSG_CALL || kind === MSG_REPLY) this.shard.rpc?.handle(s, at, from);
   };
+  private lastNow = 0;
   private readonly woke = (): void => {
     this.sleeping = false;
     this.loop.wake();
@@ -32,8 +36,10 @@ export class MeshPollable implements Pollable {
     private readonly network: { readonly pending: number } | null = null,
   ) {}
 
-  poll(): number {
+  poll(now: number): number {
+    this.lastNow = now;
     const n = this.reading ? this.mesh.poll(256, this.onDescriptor) : 0;
+    this.shard.rpc?.flush();
     this.mesh.flush();
     // The doorbell is armed after every pass, not only after an empty one: the loop may go
     // idle after this pass, and a message published then must wake it.
@@ -55,6 +61,8 @@ export class MeshPollable implements Pollable {
   }
 
   nextEventAt(): number {
-    return this.reading && this.mesh.pending > 0 ? 0 : Infinity;
+    if (this.reading && this.mesh.pending > 0) return 0;
+    // Calls waiting for room in a ring: the other shard frees it without telling, so look again soon.
+    return (this.shard.rpc?.backlogged ?? 0) > 0 ? this.lastNow + 1 : Infinity;
   }
 }

@@ -1,7 +1,8 @@
 /**
  * What an application module gets in each shard (Seastar's per-core world): its id and
  * the shard count, its event loop, its stack of each host on the network (`net`, `dgram`
- * of the first), messages to other shards over the mesh, and the lifecycle hooks. `atExit` hooks run while every shard still runs (they may still use
+ * of the first), messages and calls with byte payloads (`rpc`) to other shards over the
+ * mesh, and the lifecycle hooks. `atExit` hooks run while every shard still runs (they may still use
  * sockets and talk to other shards); `atDestroy` hooks run after every shard has stopped
  * (free shared memory, close devices). Both run in the reverse order of registration,
  * awaited one by one.
@@ -12,6 +13,7 @@ import type { Net } from '../api/net/index.js';
 import type { CompletionQueue, CompletionQueueOptions } from '../api/zero-copy/index.js';
 import type { EventLoop } from '../time/loop.js';
 import type { MeshEndpoint } from './mesh.js';
+import type { ShardRpc } from './rpc.js';
 
 /** Mesh descriptor kinds from 16 up are the engine's and applications' (below: frame forwarding, forward.ts). */
 export const MSG_USER = 16;
@@ -34,6 +36,8 @@ export class Shard {
     readonly data: unknown = undefined,
     /** This shard's stack of each host of the network `launch` was given, by name. */
     readonly hosts: Readonly<Record<string, Host>> = {},
+    /** Calls with byte payloads to other shards (launch's `rpcBytes`), or null. */
+    readonly rpc: ShardRpc | null = null,
   ) {}
 
   /** The first host's stack on this shard (throws without a network). */

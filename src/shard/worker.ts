@@ -15,6 +15,7 @@ import { Shard } from './shard.js';
 import type { ToEngine, ToShard } from './engine-messages.js';
 import type { SharedPoolInfo } from './forward.js';
 import { NetworkShard, type MemoryNetworkSpec } from './worker-network.js';
+import { ShardRpc, type RpcMemory } from './rpc.js';
 
 interface ShardData {
   moduleUrl: string;
@@ -23,6 +24,7 @@ interface ShardData {
   mesh: MeshMemory;
   data: unknown;
   network: { spec: MemoryNetworkSpec; meshes: MeshMemory[]; listenMemory: SharedArrayBuffer[] } | null;
+  rpc: RpcMemory | null;
 }
 
 const data = workerData as ShardData;
@@ -32,7 +34,8 @@ const post = (m: ToEngine): void => port.postMessage(m);
 const loop = new EventLoop(new RealClock());
 const mesh = new MeshEndpoint(data.mesh, data.id);
 const network = data.network === null ? null : new NetworkShard(data.network.spec, data.id, data.count, loop);
-const shard = new Shard(data.id, data.count, loop, mesh, (code) => post({ type: 'stop', code }), data.data, network?.hosts);
+const rpc = data.rpc === null ? null : new ShardRpc(data.rpc, data.id, mesh, () => loop.wake());
+const shard = new Shard(data.id, data.count, loop, mesh, (code) => post({ type: 'stop', code }), data.data, network?.hosts, rpc);
 // Armed from the start: frames other shards forward must wake this one while its module starts.
 const meshPoll = new MeshPollable(mesh, shard, loop, network);
 loop.add(meshPoll);
