@@ -14,6 +14,7 @@ import { once } from 'node:events';
 import { hasCommand, requireOrSkip } from '../support/require.js';
 import { serveMemcached } from '../../src/apps/memcached/server.js';
 import { LineClient, closeServer, listenLocal } from './net-helpers.js';
+import { launch } from '../../src/shard/engine.js';
 
 interface Case {
   name: string;
@@ -39,6 +40,7 @@ const CASES: Case[] = [
   { name: 'data blocks', steps: ['set a 0 0 1\r\n1\r\n', 'set a 0 0 3\r\nabcde\r\n', 'get a\r\n', 'set a 0 0 1\nx\nget a\n', 'set a 0 0 1\r\nxy\r\n'] },
   { name: 'too large', steps: [`set k 0 0 1048516\r\n${'v'.repeat(1048516)}\r\n`, `set k 0 0 1048517\r\n${'v'.repeat(1048517)}\r\n`, 'get k\r\n', `set k 1 0 1048512\r\n${'v'.repeat(1048512)}\r\n`, `set k 1 0 1048513\r\n${'v'.repeat(1048513)}\r\n`, 'set q 0 0 1\r\nx\r\n', `add q 0 0 2000000\r\n${'v'.repeat(2000000)}\r\n`, 'get q\r\n', `set q 0 0 2000000 noreply\r\n${'v'.repeat(2000000)}XX`, 'get q\r\n', 'set ap 0 0 10\r\n0123456789\r\n', `append ap 0 0 1048507\r\n${'v'.repeat(1048507)}\r\n`, `append ap 0 0 1048506\r\n${'v'.repeat(1048506)}\r\n`] },
   { name: 'flush_all', steps: ['set a 0 0 1\r\nx\r\n', 'flush_all\r\n', 'get a\r\n', 'set a 0 0 1\r\ny\r\n', 'get a\r\n', 'flush_all x\r\n', 'flush_all 0\r\n', 'flush_all noreply\r\n', 'flush_all 1 2 3\r\n', 'set a 0 0 1\r\nz\r\n', 'get a\r\n'] },
+  { name: 'flush_all over keys of every shard', steps: [Array.from({ length: 12 }, (_, i) => `set f${i} 0 0 2\r\nf${i % 10}\r\n`).join(''), `get ${Array.from({ length: 12 }, (_, i) => `f${i}`).join(' ')}\r\n`, 'flush_all\r\n', `get ${Array.from({ length: 12 }, (_, i) => `f${i}`).join(' ')}\r\n`, 'flush_all noreply\r\nset f3 0 0 1\r\nx\r\n', 'get f3 f4\r\n'] },
   { name: 'multiget across memcached token batches', steps: ['set m5 0 0 2\r\nm5\r\nset m30 0 0 3\r\nm30\r\n', `get ${Array.from({ length: 40 }, (_, i) => `m${i}`).join(' ')}\r\n`, `get ${Array.from({ length: 400 }, (_, i) => `m${i % 40}`).join(' ')}\r\n`] },
   { name: 'pipelined in one write', steps: ['set p 0 0 1\r\n1\r\nincr p 1\r\nget p\r\ndelete p\r\nget p\r\nbogus\r\nset p 0 0 2\r\nab\r\nappend p 0 0 1\r\nc\r\ngets p\r\n'] },
   { name: 'quit after replies', steps: ['set qq 0 0 1\r\nx\r\nget qq\r\nquit\r\nget qq\r\n'], closes: true },
@@ -144,6 +146,38 @@ test('memcached differential: our replies equal real memcached 1.6 replies, scri
     real.child.kill('SIGTERM');
     if (real.child.exitCode === null) await once(real.child, 'exit');
     await closeServer(server);
+  }
+});
+
+test('memcached differential, sharded: on 2 and 4 shards in workers (every key on its hash\'s shard, commands crossing over), replies equal real memcached 1.6 replies, script by script', { timeout: 180_000 }, async (t) => {
+  if (!requireOrSkip(t, hasCommand('memcached'), 'the memcached binary is not installed (apt-get install memcached)')) return;
+  const real = await startMemcached();
+  try {
+    const theirs: { replies: string[]; closed: boolean }[] = [];
+    for (const c of CASES) theirs.push(await runCase(real.port, c));
+    for (const shards of [2, 4]) {
+      const port = new SharedArrayBuffer(4);
+      const engine = await launch(new URL('./sharded-memcached-app.js', import.meta.url), { shards, data: port, rpcBytes: 4 << 20 });
+      try {
+        const at = Atomics.load(new Int32Array(port), 0);
+        for (const [i, c] of CASES.entries()) assert.deepEqual(await runCase(at, c), theirs[i], `${shards} shards: ${c.name}`);
+        // stats adds up every shard's counters: 12 items, wherever they went.
+        const client = await LineClient.connect(at);
+        try {
+          const sets = Array.from({ length: 12 }, (_, i) => `set s${i} 0 0 1\r\nx\r\n`).join('');
+          await client.ask(Buffer.from('flush_all\r\n' + sets, 'latin1'), 'STORED\r\n'.repeat(12));
+          const stats = await client.ask(Buffer.from('stats\r\n', 'latin1'), 'END\r\n');
+          assert.match(stats, /^STAT curr_items 12\r$/m, `${shards} shards: stats counts every shard's items`);
+        } finally {
+          client.close();
+        }
+      } finally {
+        await engine.stop();
+      }
+    }
+  } finally {
+    real.child.kill('SIGTERM');
+    if (real.child.exitCode === null) await once(real.child, 'exit');
   }
 });
 

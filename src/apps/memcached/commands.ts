@@ -115,7 +115,7 @@ export function execute(cache: Cache, t: Tokens, io: CommandIo): void {
  * hold tabs, DEL or any control byte (memcaslap's keys begin with eight 0x10 bytes), and
  * a NUL ends the line (tokens.ts). We do as memcached does.
  */
-function validKey(t: Tokens, i: number): boolean {
+export function validKey(t: Tokens, i: number): boolean {
   return t.end(i) - t.start(i) <= KEY_MAX_LENGTH;
 }
 

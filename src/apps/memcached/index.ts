@@ -3,3 +3,4 @@ export { MemcachedSession, MAX_LINE_BYTES, type SessionOutput } from './session.
 export { serveMemcached, type ServeMemcachedOptions } from './server.js';
 export { ItemStore, Item, itemSize, type StoreMode, type StoreOutcome } from './store.js';
 export { MemcachedStats } from './stats.js';
+export { ShardedMemcached, keyHash } from './sharded.js';

@@ -7,7 +7,7 @@
 import { RealClock, type Clock } from '../../time/clock.js';
 import { ItemStore } from './store.js';
 import { MemcachedStats, type StatsContext } from './stats.js';
-import { MemcachedSession, MAX_LINE_BYTES, type SessionOutput } from './session.js';
+import { MemcachedSession, MAX_LINE_BYTES, type SessionOutput, type SessionRouter } from './session.js';
 import type { Cache } from './commands.js';
 
 export interface MemcachedOptions {
@@ -21,6 +21,8 @@ export interface MemcachedOptions {
   version?: string;
   /** The longest "get"/"gets" line with many keys (default 64 KiB; others stop at 2048 bytes). */
   maxGetLineBytes?: number;
+  /** One shard of several (sharded.ts): its cas uniques are index, index + count, …, unique over the shards. */
+  casSpace?: { index: number; count: number };
 }
 
 export const DEFAULT_MEMORY_LIMIT = 64 * 1024 * 1024;
@@ -51,15 +53,15 @@ export class Memcached implements Cache {
     this.versionLine = Buffer.from(`VERSION ${this.version}\r\n`, 'latin1');
     const clock = options.clock ?? new RealClock();
     this.clock = clock;
-    this.store = new ItemStore({ memoryLimit, maxItemSize, now: () => clock.epochMs + clock.now() });
+    this.store = new ItemStore({ memoryLimit, maxItemSize, now: () => clock.epochMs + clock.now(), casSpace: options.casSpace });
     this.startedMs = this.store.now();
   }
 
-  /** A session for a new connection; its replies go to `output`. Call close() when the connection goes. */
-  openSession(output: SessionOutput): MemcachedSession {
+  /** A session for a new connection; its replies go to `output` (commands `router` takes are answered elsewhere). Call close() when the connection goes. */
+  openSession(output: SessionOutput, router: SessionRouter | null = null): MemcachedSession {
     this.stats.currConnections++;
     this.stats.totalConnections++;
-    return new MemcachedSession(this, output);
+    return new MemcachedSession(this, output, router);
   }
 
   statsContext(): StatsContext {

@@ -8,26 +8,35 @@
 import type { Duplex } from 'node:stream';
 import type { ConnectionSource } from '../connection-source.js';
 import { Memcached, type MemcachedOptions } from './memcached.js';
+import type { SessionRouter } from './session.js';
 
 export interface ServeMemcachedOptions extends MemcachedOptions {
   /** Serve this instance (default: a new one made from the other options). */
   cache?: Memcached;
+  /** Where commands for keys of other shards go (ShardedMemcached.router). */
+  router?: SessionRouter;
 }
 
 /** Serves memcached's text protocol on every connection of `server`; returns the instance. */
 export function serveMemcached(server: ConnectionSource, options: ServeMemcachedOptions = {}): Memcached {
   const cache = options.cache ?? new Memcached(options);
-  server.on('connection', (socket) => attachSession(cache, socket));
+  const router = options.router ?? null;
+  server.on('connection', (socket) => attachSession(cache, socket, router));
   return cache;
 }
 
-function attachSession(cache: Memcached, socket: Duplex): void {
-  const session = cache.openSession({
-    write: (bytes) => socket.write(bytes),
-    end: () => {
-      if (!socket.writableEnded) socket.end();
+function attachSession(cache: Memcached, socket: Duplex, router: SessionRouter | null): void {
+  const session = cache.openSession(
+    {
+      write: (bytes) => socket.write(bytes),
+      end: () => {
+        if (!socket.writableEnded) socket.end();
+      },
+      // A command answered by another shard came back: go on with what waited behind it.
+      wake: () => run(() => session.resume()),
     },
-  });
+    router,
+  );
   // Replies to the commands of one chunk leave together (writev), not one write each.
   const run = (step: () => boolean): void => {
     socket.cork();

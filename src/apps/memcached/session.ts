@@ -26,6 +26,21 @@ export interface SessionOutput {
   write(bytes: Uint8Array): boolean;
   /** Closes the connection once what was written has gone. */
   end(): void;
+  /** The session waited for a command answered elsewhere and may go on: call resume() (sharded.ts). */
+  wake?(): void;
+}
+
+/**
+ * Commands answered elsewhere (another shard's cache, sharded.ts). The session asks before
+ * running a command; a router that takes it answers through `done` (now or later) with
+ * the reply's bytes, and the session runs nothing after it until then, so replies keep
+ * the order of the commands.
+ */
+export interface SessionRouter {
+  /** A command line (split in `tokens`); true when taken. */
+  line(tokens: Tokens, done: (reply: Uint8Array) => void): boolean;
+  /** A storage command whose data block has arrived whole (its line, without "\r\n"); true when taken. */
+  storage(request: StorageRequest, line: Buffer, value: Buffer, done: (reply: Uint8Array) => void): boolean;
 }
 
 /** The longest line memcached waits for without a "\n" (proto_text.c try_read_command_ascii). */
@@ -67,10 +82,17 @@ export class MemcachedSession implements CommandIo {
   private closed = false;
   /** The peer has sent all it will: end once the input so far is answered. */
   private finishing = false;
+  /** A command went to the router and its reply has not come. */
+  private awaiting = false;
+  private running = false;
+  /** The line of the storage command whose data block is being read (kept only with a router). */
+  private storageLine: Buffer = EMPTY;
+  private readonly routed = (reply: Uint8Array): void => this.routedReply(reply);
 
   constructor(
     private readonly cache: Cache,
     private readonly output: SessionOutput,
+    private readonly router: SessionRouter | null = null,
   ) {}
 
   /** Whether the session has ended the connection (quit, a line too long, HTTP). */
@@ -80,7 +102,7 @@ export class MemcachedSession implements CommandIo {
 
   /** Whether input waits for resume(). */
   get paused(): boolean {
-    return this.blocked || this.pending !== null;
+    return this.blocked || this.awaiting || this.pending !== null;
   }
 
   /**
@@ -98,23 +120,24 @@ export class MemcachedSession implements CommandIo {
     return this.run(buf, 0);
   }
 
-  /** The output has room again (socket 'drain'): goes on with what was left. */
+  /** The output has room again (socket 'drain'), or a routed reply came: goes on with what was left. */
   resume(): boolean {
     this.blocked = false;
+    if (this.awaiting) return false;
     if (this.pending !== null) {
       const buf = this.pending;
       this.pending = null;
       if (!this.run(buf, this.pendingOffset)) return false;
     }
     while (this.queued.length > 0) if (!this.run(this.queued.shift()!, 0)) return false;
-    if (this.finishing) this.quit();
-    return !this.blocked;
+    if (this.finishing && !this.awaiting) this.quit();
+    return !this.blocked && !this.awaiting;
   }
 
   /** The peer ended its side: ends the connection once what it sent has been answered. */
   finish(): void {
     this.finishing = true;
-    if (this.pending === null && this.queued.length === 0) this.quit();
+    if (this.pending === null && this.queued.length === 0 && !this.awaiting) this.quit();
   }
 
   /** The connection is gone: counts it out; nothing more is sent. */
@@ -165,7 +188,16 @@ export class MemcachedSession implements CommandIo {
 
   /** Processes buf from offset until it is used up, the output blocks or the session ends. */
   private run(buf: Buffer, offset: number): boolean {
-    while (offset < buf.length && !this.blocked && this.mode !== Mode.Ended) {
+    this.running = true;
+    try {
+      return this.runIn(buf, offset);
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private runIn(buf: Buffer, offset: number): boolean {
+    while (offset < buf.length && !this.blocked && !this.awaiting && this.mode !== Mode.Ended) {
       switch (this.mode) {
         case Mode.Line:
           offset = this.readLine(buf, offset);
@@ -187,7 +219,17 @@ export class MemcachedSession implements CommandIo {
       this.pendingOffset = offset;
       return false;
     }
-    return !this.blocked;
+    return !this.blocked && !this.awaiting;
+  }
+
+  /** The reply to a routed command: out it goes, and the session goes on (at once, or through the output's wake). */
+  private routedReply(reply: Uint8Array): void {
+    if (!this.awaiting) return;
+    this.awaiting = false;
+    if (this.mode === Mode.Ended && this.closed) return;
+    if (reply.length > 0) this.send(reply);
+    // Blocked by the output now: its 'drain' resumes the session, as for any reply.
+    if (!this.running && !this.blocked) this.output.wake?.();
   }
 
   private readLine(buf: Buffer, offset: number): number {
@@ -255,6 +297,14 @@ export class MemcachedSession implements CommandIo {
   private runLine(buf: Buffer, start: number, end: number): void {
     if (end - start > 1 && buf[end - 1] === 0x0d) end--;
     this.tokens.split(buf, start, end);
+    const router = this.router;
+    if (router !== null) {
+      this.awaiting = true;
+      if (router.line(this.tokens, this.routed)) return;
+      this.awaiting = false;
+      // A storage command's line goes with its data block, if the router takes that.
+      if (isStorage(this.tokens)) this.storageLine = Buffer.from(buf.subarray(start, end));
+    }
     execute(this.cache, this.tokens, this);
   }
 
@@ -278,10 +328,26 @@ export class MemcachedSession implements CommandIo {
       this.value = EMPTY;
       this.reply = EMPTY;
       this.mode = Mode.Line;
+      const router = this.router;
+      if (router !== null && this.tailOk) {
+        const line = this.storageLine;
+        this.storageLine = EMPTY;
+        this.awaiting = true;
+        if (router.storage(request, line, value, this.routed)) return offset;
+        this.awaiting = false;
+      }
       completeStorage(this.cache, request, value, reply, this.tailOk, this);
     }
     return offset;
   }
+}
+
+const STORAGE = ['set', 'add', 'replace', 'append', 'prepend', 'cas'];
+
+function isStorage(t: Tokens): boolean {
+  if (t.count === 0) return false;
+  for (const w of STORAGE) if (t.is(0, w)) return true;
+  return false;
 }
 
 function hasPrefix(buf: Buffer, at: number, end: number, word: string): boolean {

@@ -57,6 +57,8 @@ export interface ItemStoreOptions {
   maxItemSize: number;
   /** The current Unix time in milliseconds. */
   now: () => number;
+  /** Shards sharing a server: this store hands out cas uniques index, index + count, … (unique over all). */
+  casSpace?: { index: number; count: number };
 }
 
 export class ItemStore {
@@ -86,7 +88,12 @@ export class ItemStore {
     this.memoryLimit = options.memoryLimit;
     this.maxItemSize = options.maxItemSize;
     this.clock = options.now;
+    this.casIndex = options.casSpace?.index ?? 0;
+    this.casStep = options.casSpace?.count ?? 1;
   }
+
+  private readonly casIndex: number;
+  private readonly casStep: number;
 
   get count(): number {
     return this.items.size;
@@ -210,7 +217,7 @@ export class ItemStore {
   }
 
   private nextCas(): number {
-    return ++this.lastCas;
+    return ++this.lastCas * this.casStep + this.casIndex;
   }
 
   /** The live item, dropping it first when it has expired. */

@@ -1,11 +1,12 @@
 /**
  * What each shard runs for `shoal serve --shards N` (N > 1): the server on this shard's
- * stack of the host `shoal` (echo, http or memcached on the same port on every shard),
+ * stack of the host `shoal` (echo, http or memcached on the same port on every shard;
+ * memcached's keys split over the shards' caches, sharded.ts),
  * closed by the engine's atExit. Shard 0 also writes the address into `address` once it
  * has one (given, or leased by DHCP), for the main thread to print.
  */
 import { serveHttp } from '../../apps/http/index.js';
-import { serveMemcached } from '../../apps/memcached/index.js';
+import { Memcached, ShardedMemcached, serveMemcached } from '../../apps/memcached/index.js';
 import { serveTcpEcho, serveUdpEcho } from '../../apps/echo.js';
 import type { Shard } from '../../shard/shard.js';
 
@@ -36,7 +37,10 @@ export default async function serveShard(shard: Shard): Promise<void> {
   } else if (data.app === 'http') {
     serveHttp(server, { root: data.root });
   } else {
-    serveMemcached(server);
+    // One cache per shard, each the keys that hash to it; the others' keys go to their shard.
+    const cache = new Memcached({ casSpace: { index: shard.id, count: shard.count } });
+    const sharded = new ShardedMemcached(cache, shard.rpc, shard.id, shard.count);
+    serveMemcached(server, { cache, router: sharded.router });
   }
   // No new connections; those open end with the stack (a keep-alive client must not hold the stop).
   shard.atExit(() => {

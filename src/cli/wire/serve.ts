@@ -52,9 +52,9 @@ ${LINK_HELP}
   --root DIR       http: the folder to serve (default: a temporary one with an
                    index.html, removed at exit)
   --shards N       worker threads, each a full stack on its own queue of the TAP
-                   (default: the number of cores; memcached: 1, its cache is not
-                   split across shards); with --pcap, one file per shard
-                   (FILE with .shardN before its extension)
+                   (default: the number of cores; memcached keeps a cache per shard,
+                   each the keys that hash to it, and forwards the others'); with
+                   --pcap, one file per shard (FILE with .shardN before its extension)
   --stats          a line a second per shard and a total: frames and rates,
                    forwarded frames, drops, connections by state, retransmissions
   --metrics [HOST:]PORT  Prometheus metrics at http://HOST:PORT/metrics (every counter
@@ -69,8 +69,7 @@ export async function runServe(values: Record<string, string | boolean | undefin
   if (app === undefined || !(app in DEFAULT_PORTS)) throw new UsageError(`serve takes one of echo, http, memcached, got '${app ?? ''}'`);
   if (positionals.length > 1) throw new UsageError(`unexpected argument '${positionals[1]}'`);
   const port = integerFlag('port', values['port'], DEFAULT_PORTS[app]!, 1, 65535);
-  const shards = integerFlag('shards', values['shards'], app === 'memcached' ? 1 : availableParallelism(), 1, 64);
-  if (app === 'memcached' && shards > 1) throw new UsageError('memcached serves on one shard (its cache is not split across shards): --shards 1');
+  const shards = integerFlag('shards', values['shards'], availableParallelism(), 1, 64);
   const flags = parseLinkFlags(values);
   const metricsAt = typeof values['metrics'] === 'string' ? parseMetricsFlag(values['metrics']) : null;
   let root = typeof values['root'] === 'string' ? values['root'] : '';
@@ -178,6 +177,8 @@ async function serveOnShards(app: App, port: number, root: string, flags: LinkFl
   const engine = await launch(new URL('./serve-shard.js', import.meta.url), {
     shards,
     data,
+    // memcached's commands for other shards' keys: room for a whole item (1 MiB) each way.
+    rpcBytes: app === 'memcached' ? 4 << 20 : 0,
     network: {
       hosts: [{ name: 'shoal', address: flags.address, gateway: flags.gateway, dhcp: flags.dhcp, pcap: flags.pcap, tap: { queues } }],
     },
