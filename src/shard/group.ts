@@ -65,8 +65,9 @@ export class ShardGroup {
     // Shards 0..owned-1 drive queues (each its own, and the queues beyond the shards in turn).
     const owned = queuePolicy === 'shared' ? 1 : Math.min(shards, device.queues.length);
     const extraQueues = (i: number): Queue[] => device.queues.filter((_, q) => q >= owned && q % owned === i);
-    // A proxy copies what it sends into frames of its owner's queue pools (one thread: they are shared).
-    const rxPoolsOf = (i: number): readonly FramePool[] => device.queues[i % owned]!.rxPools;
+    // Shard i's pools: those of every queue it drives; a proxy copies what it sends into
+    // frames of its owner's (one thread: they are shared).
+    const rxPoolsOf = (i: number): readonly FramePool[] => [...new Set(device.queues.filter((_, q) => q % owned === i % owned).flatMap((q) => q.rxPools))];
     const pools = Array.from({ length: shards }, (_, i) => sharedPoolsOf(rxPoolsOf(i)));
     const listenMemory = ListenPorts.memory();
     for (let i = 0; i < shards; i++) {

@@ -5,10 +5,10 @@
  * the others go to their shard over the mesh without a copy (forward.ts), and frames
  * other shards forwarded here join this shard's bursts. Transmit is the queue's own.
  *
- * ARP: every frame reaches every shard, so an entry one shard's request (or a peer's
- * request for us) taught is every shard's (Seastar broadcasts ARP replies to all CPUs);
- * only shard 0 answers requests (shard-host.ts). Other broadcasts and multicasts reach
- * every shard too.
+ * ARP: every frame reaches every shard: a peer's request for us teaches each of them the
+ * peer (RFC 826), a reply teaches the shard whose request it answers, which tells the
+ * others (shard-host.ts); only shard 0 answers requests. Other broadcasts and multicasts
+ * reach every shard too.
  */
 import { Packet } from '../packet/packet.js';
 import type { Queue, QueueStats, RxHandler, TxProvider } from '../link/device.js';
@@ -73,6 +73,7 @@ export class ShardQueue implements Queue {
   private receiver: RxHandler = releaseAll;
   private local: Packet[] = [];
   private spareLocal: Packet[] = [];
+  private readonly pools: readonly FramePool[];
   /** The front of a frame whose first fragment is short (a handed-off or merged frame). */
   private readonly head = new Uint8Array(HEADERS);
 
@@ -85,6 +86,7 @@ export class ShardQueue implements Queue {
     private readonly extra: readonly Queue[] = [],
   ) {
     const steer = (burst: Packet[], n: number): void => this.steer(burst, n);
+    this.pools = [...new Set([inner, ...extra].flatMap((q) => q.rxPools))];
     inner.setReceiver(steer);
     for (const q of extra) q.setReceiver(steer);
     fwd.onFrames = (burst, n) => this.receiver(burst, n);
@@ -107,8 +109,9 @@ export class ShardQueue implements Queue {
     return this.inner.stats;
   }
 
+  /** The pools of every device queue this shard drives (receive memory watches them all). */
   get rxPools(): readonly FramePool[] {
-    return this.inner.rxPools;
+    return this.pools;
   }
 
   setReceiver(handler: RxHandler): void {

@@ -14,6 +14,7 @@
  * and pools; once the engine has gathered every shard's (`sharedPools`), `start` builds
  * the queues, forwarders and stacks.
  */
+import { closeSync } from 'node:fs';
 import type { Host } from '../api/host.js';
 import type { Device, Pollable, QueueStats } from '../link/device.js';
 import { CaptureDevice } from '../link/capture.js';
@@ -98,15 +99,17 @@ export class NetworkShard {
     readonly shards: number,
     private readonly loop: EventLoop,
   ) {
-    const names = new Set<string>();
-    for (const h of spec.hosts) {
-      if (names.has(h.name)) throw new TypeError(`two hosts are named ${JSON.stringify(h.name)}`);
-      names.add(h.name);
-    }
-    const memoryHosts = spec.hosts.filter((h) => h.tap === undefined).length;
-    if (spec.wire !== undefined && memoryHosts !== 2) throw new TypeError(`a network's wire faults need exactly two memory hosts, not ${memoryHosts}`);
     const devices: (MemoryDevice | TapDevice)[] = [];
+    // This shard's TAP fds are its own from the start: on any failure here, none is left open.
+    const adopted = new Set<number>();
     try {
+      const names = new Set<string>();
+      for (const h of spec.hosts) {
+        if (names.has(h.name)) throw new TypeError(`two hosts are named ${JSON.stringify(h.name)}`);
+        names.add(h.name);
+      }
+      const memoryHosts = spec.hosts.filter((h) => h.tap === undefined).length;
+      if (spec.wire !== undefined && memoryHosts !== 2) throw new TypeError(`a network's wire faults need exactly two memory hosts, not ${memoryHosts}`);
       spec.hosts.forEach((h, i) => {
         if (h.tap === undefined) {
           devices.push(new MemoryDevice({ ...h.device, name: h.name, mac: h.mac ?? 0x02_00_00_00_00_00 + i + 1, queues: 1, sharedPools: true }));
@@ -114,6 +117,7 @@ export class NetworkShard {
         }
         const fds = h.tap.queues.fds;
         if (fds.length !== shards) throw new RangeError(`host ${h.name}: a TAP for ${shards} shards needs ${shards} queues, got ${fds.length}`);
+        adopted.add(i); // fromQueues closes the fd itself if it fails
         const tap = TapDevice.fromQueues({ ...h.tap.queues, fds: [fds[shard]!] }, { ...h.tap.options, sharedPools: true }, shard);
         // The fd's readiness is a step of Node's loop of its own: the pass runs in it.
         tap.queues[0]!.wake = () => loop.runNow();
@@ -121,6 +125,16 @@ export class NetworkShard {
       });
     } catch (e) {
       for (const d of devices) if (d instanceof TapDevice) d.close();
+      spec.hosts.forEach((h, i) => {
+        const fd = h.tap?.queues.fds[shard];
+        if (fd !== undefined && !adopted.has(i)) {
+          try {
+            closeSync(fd);
+          } catch {
+            // already gone
+          }
+        }
+      });
       throw e;
     }
     this.devices = devices;
@@ -195,6 +209,19 @@ export class NetworkShard {
         },
       ];
     });
+  }
+
+  /**
+   * Gives every DHCP lease back (RFC 2131 §4.4.6: a DHCPRELEASE), while the loop still
+   * runs to send it; at most `waitMs` for each.
+   */
+  async releaseLeases(waitMs = 500): Promise<void> {
+    for (const d of Object.values(this.dhcp)) {
+      if (!d.release()) continue;
+      this.loop.wake();
+      const until = Date.now() + waitMs;
+      while (d.state !== 'STOPPED' && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
+    }
   }
 
   /** Stops every stack; the loop no longer polls the queues or the medium. */

@@ -73,6 +73,8 @@ port.on('message', (m: ToShard) => {
       // Stopping while the module still starts: its hooks are registered once it has.
       await started.catch(() => {});
       await shard.runHooks('exit');
+      // Leases go back while every shard still runs (the RELEASE leaves through shard 0's queue).
+      await network?.releaseLeases();
       post({ type: 'exited' });
     } else if (m.type === 'destroy') {
       loop.stop();

@@ -40,12 +40,6 @@ export interface ArpOptions {
    * (shards), one answers; the others still learn from what they see.
    */
   answer?: boolean;
-  /**
-   * A reply to our address creates an entry even when this stack did not ask (default
-   * false; Linux's arp_accept, for replies only): shards sharing an address each see the
-   * replies to any shard's request, and so learn what one of them asked for.
-   */
-  learnReplies?: boolean;
 }
 
 class Entry {
@@ -75,7 +69,8 @@ export class Arp implements L3Receiver {
   private readonly queueLength: number;
   private readonly queueTotal: number;
   private readonly answer: boolean;
-  private readonly learnReplies: boolean;
+  /** A reply answered a request of ours (shards tell each other: src/shard/shard-host.ts). */
+  onLearned: ((ip: Ipv4Address, mac: MacAddress) => void) | null = null;
   private queued = 0;
   onFailure: ArpFailure | null = null;
 
@@ -93,7 +88,6 @@ export class Arp implements L3Receiver {
     this.queueLength = options.queueLength ?? 128;
     this.queueTotal = options.queueTotal ?? 1024;
     this.answer = options.answer ?? true;
-    this.learnReplies = options.learnReplies ?? false;
   }
 
   /** Entries in the cache (resolved or waiting). */
@@ -168,15 +162,23 @@ export class Arp implements L3Receiver {
     this.watcher?.(a.spa, a.sha, a.tpa);
     const forUs = this.isOurs(a.tpa);
     // RFC 826 "Packet Reception": update the sender if we know it; add it only when it
-    // asks us (see above), or answers us when we learn replies. A gratuitous ARP (spa ==
-    // tpa) refreshes a known entry.
-    const create = forUs && (a.op === ARP_OP_REQUEST || this.learnReplies);
-    if (a.spa !== 0 && !isMulticastMac(a.sha)) this.update(a.spa, a.sha, now, create);
+    // asks us (see above). A gratuitous ARP (spa == tpa) refreshes a known entry.
+    const asked = this.cache.get(a.spa);
+    const answered = a.op !== ARP_OP_REQUEST && forUs && asked !== undefined && !asked.resolved;
+    if (a.spa !== 0 && !isMulticastMac(a.sha)) {
+      this.update(a.spa, a.sha, now, forUs && a.op === ARP_OP_REQUEST);
+      if (answered) this.onLearned?.(a.spa, a.sha);
+    }
     if (!forUs) {
       this.counters.rxNotForUs++;
       return;
     }
     if (a.op === ARP_OP_REQUEST && this.answer) this.sendArp(ARP_OP_REPLY, a.sha, a.tpa, a.sha, a.spa);
+  }
+
+  /** An entry another stack of our address learned (a shard's answered request): taken as if answered here. */
+  adopt(ip: Ipv4Address, mac: MacAddress, now: number): void {
+    if (ip !== 0 && !isMulticastMac(mac)) this.update(ip, mac, now, true);
   }
 
   /** Drops every entry and the packets waiting (the stack is being torn down). */

@@ -55,8 +55,8 @@ export class ListenPorts {
   /** This stack's listen(0) calls so far. */
   private next = 0;
 
-  /** Memory for `count` agreements, shared by every shard of the address. */
-  static memory(count = 256): SharedArrayBuffer {
+  /** Memory for `count` agreements (the listen(0) calls of a shard's life), shared by every shard of the address. */
+  static memory(count = 1 << 16): SharedArrayBuffer {
     return new SharedArrayBuffer(4 * count);
   }
 
@@ -122,6 +122,18 @@ export class EphemeralPorts {
     if (this.listenPorts === null) return this.any(usable);
     const port = this.listenPorts.agree(() => this.any(usable));
     return port !== 0 && usable(port) ? port : 0;
+  }
+
+  /**
+   * A port picked at random for talking to `remote`:`remotePort` from `local` (a UDP
+   * socket bound by its first send): random as a bind's (RFC 5452 §9.2: a resolver's
+   * source ports must not be guessable), and on a shard one the filter accepts, so the
+   * replies steer back to it. 0 when none is.
+   */
+  anyToward(local: Ipv4Address, remote: Ipv4Address, remotePort: number, usable: (port: number) => boolean): number {
+    const accept = this.accept;
+    if (accept === null) return this.any(usable);
+    return this.any((port) => accept(local, remote, remotePort, port) && usable(port));
   }
 
   /**

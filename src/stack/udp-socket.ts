@@ -104,9 +104,8 @@ export class UdpSocket implements SendCharge {
   }
 
   /**
-   * Binds an unbound socket to an ephemeral port for talking to `remote`:`remotePort`
-   * from `local` (Linux inet_autobind; the port as connect's, ports.ts: on a shard, one
-   * whose replies steer back to it).
+   * Binds an unbound socket to a random ephemeral port for talking to `remote`:`remotePort`
+   * from `local` (Linux inet_autobind; on a shard, one whose replies steer back to it, ports.ts).
    */
   autoBind(local: Ipv4Address, remote: Ipv4Address, remotePort: number): void {
     this.localPort = this.udp.bindPort(this, 0, IPV4_ANY, local, remote, remotePort);

@@ -185,7 +185,7 @@ export class Udp implements L4Protocol, UdpSocketHost {
     if (!this.bindable(address)) throw new UdpError('EADDRNOTAVAIL', 'not an address of this host');
     if (port === 0) {
       const free = (p: number): boolean => !this.ports.has(p);
-      port = remote !== 0 ? this.env.ephemeralPorts.choose(local, remote, remotePort, free) : this.env.ephemeralPorts.any(free);
+      port = remote !== 0 ? this.env.ephemeralPorts.anyToward(local, remote, remotePort, free) : this.env.ephemeralPorts.any(free);
       if (port === 0) throw new UdpError('EADDRINUSE', 'no free ephemeral UDP port');
     } else if (!(port >= 1 && port <= 0xffff)) {
       throw new UdpError('EINVAL', `not a port: ${port}`);
@@ -245,8 +245,8 @@ export class Udp implements L4Protocol, UdpSocketHost {
   send(s: UdpSocket, data: Uint8Array | readonly Uint8Array[], address: Ipv4Address, port: number): boolean {
     const length = byteLength(data);
     if (length > UDP_MAX_PAYLOAD) throw new UdpError('EMSGSIZE', `a UDP datagram holds at most ${UDP_MAX_PAYLOAD} bytes, got ${length}`);
-    // Linux binds an unbound socket before it looks at the destination (inet_autobind);
-    // the port is chosen for the destination, as connect's (on a shard: replies come back).
+    // An unbound socket is bound first (Linux inet_autobind): a random port, which on a
+    // shard is one whose replies steer back to it (so the destination is looked at).
     if (s.localPort === 0) s.autoBind(this.env.sourceFor(address) ?? 0, address, port);
     const r = this.route(s, address);
     const { src, dst, local, broadcast } = r;

@@ -86,7 +86,7 @@ for (const shards of [2, 4]) {
           }
         }
         if (aligned) {
-          // Only the ARP exchange crosses: requests to shard 0, replies to every shard.
+          // Only ARP crosses: every ARP frame goes to every shard.
           assert.ok(forwardedTcp <= 2 * shards, `aligned: almost nothing forwarded (${forwardedTcp})`);
         } else {
           assert.ok(forwardedTcp > shards * connections, `unaligned: frames forwarded (${forwardedTcp})`);

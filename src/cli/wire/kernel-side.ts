@@ -16,6 +16,8 @@ export function configureKernelSide(name: string, cidr: string): void {
       const err = e as { code?: string; stderr?: Buffer };
       if (err.code === 'ENOENT') throw new Error('--kernel-ip needs ip(8) (Debian: apt-get install iproute2); or configure the kernel side by hand');
       const why = err.stderr?.toString().trim().split('\n')[0] ?? String(e);
+      // A TAP kept from an earlier run (persistent, or attached to) may have it already.
+      if (args[0] === 'addr' && /File exists/.test(why)) continue;
       throw new Error(`--kernel-ip: ip ${args.join(' ')}: ${why}`);
     }
   }

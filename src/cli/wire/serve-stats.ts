@@ -1,6 +1,7 @@
 /**
  * `shoal serve --stats`: a line a second per shard and a total, each with what changed
- * in that second (frames and bytes each way, drops, frames forwarded to other shards)
+ * in that second (frames and bytes each way, the queue's drops, frames forwarded to
+ * other shards and those lost on the way: forwarding limits, proxy queues)
  * beside the running totals, TCP connections by state (TIME_WAIT apart from the live
  * ones) and retransmissions.
  */
@@ -11,8 +12,9 @@ import type { Stack } from '../../stack/stack.js';
 export interface ShardSample {
   shard: number;
   queue: QueueStats;
-  /** Frames steered from this shard's queue to another shard. */
+  /** Frames steered from this shard's queue to another shard, and frames lost between shards (forwarding and proxy drops). */
   forwarded: number;
+  shardDrops: number;
   stack: ReturnType<Stack['counters']>;
 }
 
@@ -23,6 +25,7 @@ interface Figures {
   txBytes: number;
   drops: number;
   forwarded: number;
+  shardDrops: number;
   retransmitted: number;
 }
 
@@ -35,6 +38,7 @@ function figures(s: ShardSample): Figures {
     txBytes: q.txBytes,
     drops: q.rxDrops + q.txDrops,
     forwarded: s.forwarded,
+    shardDrops: s.shardDrops,
     retransmitted: s.stack.tcp.retransmittedSegments,
   };
 }
@@ -47,11 +51,12 @@ function add(a: Figures, b: Figures): Figures {
     txBytes: a.txBytes + b.txBytes,
     drops: a.drops + b.drops,
     forwarded: a.forwarded + b.forwarded,
+    shardDrops: a.shardDrops + b.shardDrops,
     retransmitted: a.retransmitted + b.retransmitted,
   };
 }
 
-const ZERO: Figures = { rxFrames: 0, rxBytes: 0, txFrames: 0, txBytes: 0, drops: 0, forwarded: 0, retransmitted: 0 };
+const ZERO: Figures = { rxFrames: 0, rxBytes: 0, txFrames: 0, txBytes: 0, drops: 0, forwarded: 0, shardDrops: 0, retransmitted: 0 };
 
 function rate(n: number, unit: string): string {
   if (n >= 1e9) return `${(n / 1e9).toFixed(2)} G${unit}`;
@@ -87,7 +92,7 @@ export class ServeStats {
     return (
       `${label}: rx ${f.rxFrames} frames ${f.rxBytes} B, tx ${f.txFrames} frames ${f.txBytes} B` +
       ` (now rx ${rate(per('rxFrames'), 'frames/s')} ${rate(per('rxBytes'), 'B/s')}, tx ${rate(per('txFrames'), 'frames/s')} ${rate(per('txBytes'), 'B/s')})` +
-      `; drops ${f.drops} (+${per('drops')}/s); forwarded ${f.forwarded} (+${per('forwarded')}/s)` +
+      `; drops ${f.drops} (+${per('drops')}/s); forwarded ${f.forwarded} (+${per('forwarded')}/s), lost between shards ${f.shardDrops} (+${per('shardDrops')}/s)` +
       `; tcp ${live.length > 0 ? live.join(', ') : 'no connections'}, ${states['TIME_WAIT'] ?? 0} time-wait; retransmitted ${f.retransmitted} segments (+${per('retransmitted')}/s)`
     );
   }

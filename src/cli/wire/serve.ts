@@ -24,6 +24,7 @@ import { configureKernelSide } from './kernel-side.js';
 import { LINK_HELP, LINK_OPTIONS, openWiredHostWithAddress, parseLinkFlags, type LinkFlags } from './link.js';
 import type { ServeShardData } from './serve-shard.js';
 import { ServeStats } from './serve-stats.js';
+import type { ShardHostCounters } from '../../shard/worker-network.js';
 import { parseMetricsFlag, startMetricsServer, type MetricsServer } from './metrics-server.js';
 
 type MetricsAt = ReturnType<typeof parseMetricsFlag> | null;
@@ -147,7 +148,7 @@ async function serveOnOne(app: App, port: number, root: string, values: Record<s
   }
   console.log(`shoal serve: ${app} on ${formatIpv4(host.stack.address)}:${port} (${wired.label})${metrics ? `, metrics at ${metrics.url}` : ''}; Ctrl-C stops`);
   const stats = new ServeStats();
-  const timer = withStats ? setInterval(() => stats.print([{ shard: 0, queue: wired.tap.totals(), forwarded: 0, stack: host.stack.counters() }]), 1000) : null;
+  const timer = withStats ? setInterval(() => stats.print([{ shard: 0, queue: wired.tap.totals(), forwarded: 0, shardDrops: 0, stack: host.stack.counters() }]), 1000) : null;
   await signalled();
   if (timer !== null) clearInterval(timer);
   udp?.close();
@@ -159,6 +160,12 @@ async function serveOnOne(app: App, port: number, root: string, values: Record<s
 }
 
 const DHCP_WAIT_MS = 60_000;
+
+/** Frames lost between shards: over a forwarding limit, a full ring, no frame to copy into, a proxy queue's limit. */
+function shardDrops(h: ShardHostCounters): number {
+  const d = h.forward.drops;
+  return d.inFlight + d.ringFull + d.noFrame + h.steering.proxyDrops;
+}
 
 /** N worker shards, each driving its own queue of a multi-queue TAP. */
 async function serveOnShards(app: App, port: number, root: string, flags: LinkFlags, shards: number, withStats: boolean, metricsAt: MetricsAt): Promise<number> {
@@ -215,7 +222,7 @@ async function serveOnShards(app: App, port: number, root: string, flags: LinkFl
     ? setInterval(() => {
         engine
           .counters()
-          .then((all) => stats.print(all.map((c) => ({ shard: c.shard, queue: c.hosts[0]!.queue, forwarded: c.hosts[0]!.steering.forwarded, stack: c.hosts[0]!.stack }))))
+          .then((all) => stats.print(all.map((c) => ({ shard: c.shard, queue: c.hosts[0]!.queue, forwarded: c.hosts[0]!.steering.forwarded, shardDrops: shardDrops(c.hosts[0]!), stack: c.hosts[0]!.stack }))))
           .catch(() => {}); // stopping: no more lines
       }, 1000)
     : null;

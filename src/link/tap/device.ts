@@ -130,7 +130,9 @@ export class TapDevice implements Device {
       return TapDevice.build(q, options, firstId, qs);
     } catch (e) {
       for (const x of qs) x.close();
-      for (let i = qs.length; i < q.fds.length; i++) closeSync(q.fds[i]!);
+      // A queue that failed after taking its fd has closed it already.
+      const taken = qs.length + ((e as { fdClosed?: boolean } | null)?.fdClosed === true ? 1 : 0);
+      for (let i = taken; i < q.fds.length; i++) closeSync(q.fds[i]!);
       throw e;
     }
   }

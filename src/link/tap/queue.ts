@@ -59,7 +59,13 @@ export class TapQueue implements Queue {
     this.tx = new TapTransmitter(burst, this.stats, this.counters);
     this.burstBuf = new Array<Packet>(burst);
     this.io = new QueueIo(fd, burst, this.rx.ctrl, pool.bytes, this.rx.smallCap, largePool?.bytes ?? null, this.rx.largeCap, this.tx.ctrl, this.onReady);
-    this.io.watch(POLL_READABLE);
+    try {
+      this.io.watch(POLL_READABLE);
+    } catch (e) {
+      // The fd is the native queue's now: it closes it, and says so (nobody closes it twice).
+      this.io.close();
+      throw Object.assign(e as object, { fdClosed: true });
+    }
   }
 
   setReceiver(handler: RxHandler): void {
