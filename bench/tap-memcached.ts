@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import type { Namespaces, Started } from './tap-netns.js';
 
-/** memcaslap's load: 16 concurrent connections from one thread, its default mix (90% get, 10% set). */
+/** memcaslap's load: 16 concurrent connections (from one thread, or -T threads), its default mix (90% get, 10% set). */
 const CONCURRENCY = 16;
 
 /** Why the memcached rows cannot run here, or null when they can. */
@@ -21,18 +21,18 @@ export function memcachedToolsMissing(): string | null {
   return null;
 }
 
-/** Starts Debian's memcached in `ns` on `address:port` and waits until it accepts connections; kill it with n.kill(). */
-export async function startKernelMemcached(n: Namespaces, ns: string, address: string, port: number): Promise<Started> {
-  // -t 1: one worker thread; -U 0: no UDP; -u root: memcached refuses to run as root without it.
-  const server = n.start(ns, 'memcached', ['-t', '1', '-p', String(port), '-l', address, '-U', '0', '-u', 'root']);
+/** Starts Debian's memcached (`threads` worker threads) in `ns` on `address:port` and waits until it accepts connections; kill it with n.kill(). */
+export async function startKernelMemcached(n: Namespaces, ns: string, address: string, port: number, threads = 1): Promise<Started> {
+  // -t: worker threads; -U 0: no UDP; -u root: memcached refuses to run as root without it.
+  const server = n.start(ns, 'memcached', ['-t', String(threads), '-p', String(port), '-l', address, '-U', '0', '-u', 'root']);
   const probe = n.load(ns, ['probe', address, String(port)]);
   await Promise.race([probe.exited, server.exited]);
   return server;
 }
 
-/** Runs memcaslap from `ns` against `address:port` for `seconds`; returns its ops/s (TPS of the final summary). */
-export async function memcaslap(n: Namespaces, ns: string, address: string, port: number, seconds: number): Promise<number> {
-  const s = n.start(ns, 'memcaslap', ['-s', `${address}:${port}`, '-t', `${Math.max(1, Math.round(seconds))}s`, '-c', String(CONCURRENCY), '-T', '1']);
+/** Runs memcaslap (`threads` threads) from `ns` against `address:port` for `seconds`; returns its ops/s (TPS of the final summary). */
+export async function memcaslap(n: Namespaces, ns: string, address: string, port: number, seconds: number, threads = 1): Promise<number> {
+  const s = n.start(ns, 'memcaslap', ['-s', `${address}:${port}`, '-t', `${Math.max(1, Math.round(seconds))}s`, '-c', String(CONCURRENCY), '-T', String(threads)]);
   // A server that stops answering would leave memcaslap waiting: it gets its time and a margin.
   const guard = setTimeout(() => void n.kill(s), (seconds + 30) * 1000);
   try {

@@ -8,7 +8,9 @@
  * - memcached: Shoal's against Debian's (one thread), both driven by memcaslap;
  * - shards: Shoal on 1 and on 2 worker shards, each driving its own queue of a
  *   multi-queue TAP, under 1-byte request/response on 16 connections and connections/s
- *   (the 2-shard rows give their ratio to one shard).
+ *   (the 2-shard rows give their ratio to one shard);
+ * - memcached-shards: Shoal's memcached split over N worker shards against Debian's
+ *   `memcached -t N`, both under `memcaslap -c 16 -T N`, N = 1 and 2.
  * Every address lives in namespaces this benchmark creates and deletes (also on
  * failure): the TAP's kernel side at 10.77.0.1/24 (Shoal is 10.77.0.2 in this process),
  * the veth pair at 10.78.0.1/24 and 10.78.0.2/24 in two more. Needs root and the native
@@ -45,7 +47,7 @@ const TAP_KERNEL = '10.77.0.1';
 const TAP_SHOAL = '10.77.0.2';
 const MEMCACHED_PORT = 11211;
 
-export const TAP_CASES = ['in', 'out', 'rr', 'conn', 'memcached', 'shards'] as const;
+export const TAP_CASES = ['in', 'out', 'rr', 'conn', 'memcached', 'shards', 'memcached-shards'] as const;
 /** Connections of the sharded request/response rows. */
 const RR_CONNS = 16;
 export type TapCase = (typeof TAP_CASES)[number];
@@ -173,6 +175,22 @@ async function memcached(w: World): Promise<[shoal: number, kernel: number]> {
 let shardedRuns = 0;
 
 async function shardedEcho(n: Namespaces, shards: number, port: number, client: (host: string, port: string, seconds: number) => string[]): Promise<Record<string, number>> {
+  return withShards(n, shards, port, 'echo', async (ns) => {
+    await n.load(ns, client(TAP_SHOAL, String(port), WARMUP)).exited;
+    return Namespaces.result(await n.load(ns, client(TAP_SHOAL, String(port), SECONDS)).exited);
+  });
+}
+
+/** Shoal's memcached on N worker shards (each its own TAP queue) under memcaslap -T N; ops/s. */
+async function shardedMemcached(n: Namespaces, shards: number): Promise<number> {
+  return withShards(n, shards, MEMCACHED_PORT, 'memcached', async (ns) => {
+    await memcaslap(n, ns, TAP_SHOAL, MEMCACHED_PORT, WARMUP, shards);
+    return memcaslap(n, ns, TAP_SHOAL, MEMCACHED_PORT, SECONDS, shards);
+  });
+}
+
+/** Runs `fn` (given the namespace of the TAP's kernel side) while Shoal serves `app` on `shards` worker shards. */
+async function withShards<T>(n: Namespaces, shards: number, port: number, app: 'echo' | 'memcached', fn: (ns: string) => Promise<T>): Promise<T> {
   const run = shardedRuns++;
   const ns = await n.add(`s${run}`);
   const name = `shbs${run}${n.tag}`;
@@ -185,12 +203,12 @@ async function shardedEcho(n: Namespaces, shards: number, port: number, client: 
   }
   const engine = await launch(new URL('./tap-shard-app.js', import.meta.url), {
     shards,
-    data: { port },
+    data: { port, app },
+    rpcBytes: app === 'memcached' ? 4 << 20 : 0,
     network: { hosts: [{ name: 'shoal', address: `${TAP_SHOAL}/24`, tap: { queues } }] },
   });
   try {
-    await n.load(ns, client(TAP_SHOAL, String(port), WARMUP)).exited;
-    return Namespaces.result(await n.load(ns, client(TAP_SHOAL, String(port), SECONDS)).exited);
+    return await fn(ns);
   } finally {
     await engine.stop();
   }
@@ -261,6 +279,21 @@ export async function tapBenchmarks(cases: ReadonlySet<TapCase> = new Set(TAP_CA
         warnFailures('kernel → Shoal, 2 shards', two);
         rows.push({ group: sgroup, name: `${name}, 1 shard`, value: one['rate']!, unit });
         rows.push({ group: sgroup, name: `${name}, 2 shards`, value: two['rate']!, unit, reference: { name: '1 shard', value: one['rate']! } });
+      }
+    }
+    if (cases.has('memcached-shards')) {
+      const missing = memcachedToolsMissing();
+      if (missing !== null) console.log(`tap benchmark: sharded memcached rows skipped: ${missing}`);
+      else {
+        const sgroup = 'tap, shards in workers (kernel client)';
+        for (const shards of [1, 2]) {
+          const debian = await startKernelMemcached(n, v2, VETH_SERVER, MEMCACHED_PORT, shards);
+          await memcaslap(n, v1, VETH_SERVER, MEMCACHED_PORT, WARMUP, shards);
+          const kernel = await memcaslap(n, v1, VETH_SERVER, MEMCACHED_PORT, SECONDS, shards);
+          await n.kill(debian);
+          const shoal = await shardedMemcached(n, shards);
+          rows.push({ group: sgroup, name: `memcached on ${shards} shard${shards > 1 ? 's' : ''}, memcaslap -c 16 -T ${shards}`, value: shoal, unit: 'op/s', reference: { name: `memcached -t ${shards}, veth`, value: kernel } });
+        }
       }
     }
     if (cases.has('memcached')) {
