@@ -54,6 +54,7 @@ export class ShardedMemcached {
     readonly shard: number,
     readonly shards: number,
   ) {
+    if (shards > 1 && rpc === null) throw new Error('memcached over several shards needs calls between them: launch with rpcBytes (4 MiB holds any item)');
     this.local = new MemcachedSession(cache, {
       write: (b) => {
         this.gathered.push(Buffer.from(b));
