@@ -19,7 +19,7 @@ import { ProxyQueue } from './proxy-queue.js';
 import { ShardQueue } from './shard-queue.js';
 import { shardHost, type ShardHostOptions } from './shard-host.js';
 import { Steering, type SteeringOptions } from './steering.js';
-import { startShardedDhcp, takeLeases } from './lease.js';
+import { startShardedDhcp } from './lease.js';
 import type { DhcpClient, DhcpClientOptions } from '../stack/dhcp.js';
 import { ListenPorts } from '../stack/ports.js';
 
@@ -83,9 +83,7 @@ export class ShardGroup {
       }
       loop.add(queue);
       this.forwarders.push(fwd);
-      const host = shardHost(i, queue, device, this.steering, fwd, loop, hostOptions, listenMemory);
-      if (i > 0) takeLeases(fwd, host.stack);
-      this.hosts.push(host);
+      this.hosts.push(shardHost(i, queue, device, this.steering, fwd, loop, hostOptions, listenMemory));
     }
   }
 

@@ -5,7 +5,7 @@
  * its own slice of the IP identification space, one announcer (a gratuitous ARP once,
  * not N times), one shard answering ARP requests (every shard sees them, and learns the
  * asker) and what a shard's own request learned sent to every shard, one port for every
- * shard's listen(0), and reassembled datagrams sent on to the shard of their 4-tuple
+ * shard's listen(0), DHCP leases from shard 0 taken, and reassembled datagrams sent on to the shard of their 4-tuple
  * (Seastar's "forward twice"). The same for shards on one thread (group.ts) and shards
  * in workers (worker-network.ts).
  */
@@ -17,6 +17,7 @@ import type { FrameForwarder } from './forward.js';
 import type { ProxyQueue } from './proxy-queue.js';
 import { forwardReassembled, ShardQueue } from './shard-queue.js';
 import type { Steering } from './steering.js';
+import { takeLeases } from './lease.js';
 
 export type ShardHostOptions = Omit<HostOptions, 'device' | 'loop' | 'queue' | 'listenPorts'>;
 
@@ -58,6 +59,8 @@ export function shardHost(
   stack.arp.onLearned = (ip, hw) => {
     for (let s = 0; s < shards; s++) if (s !== shard) fwd.control(s, DESC_ARP, ip, Math.floor(hw / 2 ** 32), hw % 2 ** 32);
   };
+  // Shard 0 runs DHCP for the address (lease.ts); the others take its leases.
+  if (shard > 0) takeLeases(fwd, stack);
   const before = fwd.onOther;
   fwd.onOther = (s, at, from) => {
     if (s[at] === DESC_ARP) stack.arp.adopt(s[at + 1]! >>> 0, (s[at + 2]! >>> 0) * 2 ** 32 + (s[at + 3]! >>> 0), loop.clock.now());

@@ -29,7 +29,7 @@ import { MeshEndpoint, type MeshMemory } from './mesh.js';
 import { shardHost, type ShardHostOptions } from './shard-host.js';
 import { ShardQueue, type ShardQueueCounters } from './shard-queue.js';
 import { Steering, type SteeringOptions } from './steering.js';
-import { startShardedDhcp, takeLeases } from './lease.js';
+import { startShardedDhcp } from './lease.js';
 import type { DhcpClient } from '../stack/dhcp.js';
 
 /** A host on the memory link that spans the shards (every field structured-clone safe). */
@@ -179,8 +179,7 @@ export class NetworkShard {
       this.pollables.push(queue);
       const host = shardHost(shard, queue, device, steering, fwd, loop, { seed: i + 1, ...hostOptions }, listenMemory[i]!);
       this.hosts[name] = host;
-      if (shard > 0) takeLeases(fwd, host.stack);
-      else if (dhcp) this.dhcp[name] = startShardedDhcp(host.stack, fwd, this.shards);
+      if (shard === 0 && dhcp) this.dhcp[name] = startShardedDhcp(host.stack, fwd, this.shards);
     });
     for (const p of this.pollables) loop.add(p);
   }
